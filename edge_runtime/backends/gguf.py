@@ -1,0 +1,189 @@
+"""llama.cpp through llama-cpp-python's low-level API: the only module that touches its ctypes.
+
+One batch is allocated per model and reused; numpy views over its arrays fill it without Python
+loops, and only the positions whose logits are asked for get the logits flag, so the output
+projection (a large share of CPU time at a 152k vocabulary) runs only where it is read.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from pathlib import Path
+
+import llama_cpp as ll
+import numpy as np
+import psutil
+
+from ..errors import ModelFileError, PromptError
+from ..gguf_file import read_gguf
+from .base import Vocab
+
+log = logging.getLogger("edge_runtime.llama")
+
+KV_TYPES = {"f32": 0, "f16": ll.GGML_TYPE_F16, "q8_0": ll.GGML_TYPE_Q8_0, "q4_0": ll.GGML_TYPE_Q4_0,
+            "q4_1": 3, "q5_0": 6, "q5_1": 7, "bf16": 30}
+_LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error
+
+
+@ll.llama_log_callback
+def _forward_llama_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+    if level >= _LOG_ERROR and text:
+        log.error(text.decode("utf-8", errors="replace").rstrip())
+
+
+_backend_ready = False
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    if not _backend_ready:
+        ll.llama_log_set(_forward_llama_log, ctypes.c_void_p(0))
+        ll.llama_backend_init()
+        _backend_ready = True
+
+
+def default_threads() -> int:
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+class GGUFModel:
+    """A GGUF model with one KV-cache sequence, implementing the CausalLM protocol."""
+
+    def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
+                 n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
+                 max_logits: int = 64) -> None:
+        self.path = Path(path)
+        self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
+        self.name = name or self.path.stem
+        _init_backend()
+        if kv_type not in KV_TYPES:
+            raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
+        mparams = ll.llama_model_default_params()
+        mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+        self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
+        if not self._model:
+            raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",
+                                 "the architecture may be unsupported by this llama.cpp, or the file is damaged")
+        threads = n_threads or default_threads()
+        self.n_batch = n_batch
+        self.max_logits = min(max_logits, n_batch)
+        cparams = ll.llama_context_default_params()
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = n_ctx, n_batch, n_batch
+        cparams.n_seq_max = 1
+        cparams.n_outputs_max = self.max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
+        cparams.n_threads, cparams.n_threads_batch = threads, threads
+        cparams.type_k = cparams.type_v = KV_TYPES[kv_type]
+        cparams.no_perf = True
+        self._ctx = ll.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            ll.llama_model_free(self._model)
+            raise ModelFileError(f"llama.cpp could not create a context for {self.path.name}",
+                                 "lower the context size or choose another KV cache type")
+        self.n_ctx = ll.llama_n_ctx(self._ctx)
+        self.kv_type = kv_type
+        self.n_threads = threads
+        self._mem = ll.llama_get_memory(self._ctx)
+        self._vocab_p = ll.llama_model_get_vocab(self._model)
+        self.n_vocab = ll.llama_vocab_n_tokens(self._vocab_p)
+        self._batch = ll.llama_batch_init(n_batch, 0, 1)
+        self._b_token = np.ctypeslib.as_array(self._batch.token, shape=(n_batch,))
+        self._b_pos = np.ctypeslib.as_array(self._batch.pos, shape=(n_batch,))
+        self._b_logits = np.ctypeslib.as_array(self._batch.logits, shape=(n_batch,))
+        np.ctypeslib.as_array(self._batch.n_seq_id, shape=(n_batch,))[:] = 1
+        for i in range(n_batch):
+            self._batch.seq_id[i][0] = 0
+        self._n_past = 0
+        self._pieces: dict[int, bytes] = {}
+        self._piece_buf = ctypes.create_string_buffer(256)
+        template = ll.llama_model_chat_template(self._model, None)
+        self.chat_template: str | None = template.decode("utf-8") if template else None
+        self.vocab = self._read_vocab()
+
+    def _read_vocab(self) -> Vocab:
+        v = self._vocab_p
+        texts = [ll.llama_vocab_get_text(v, i) or b"" for i in range(self.n_vocab)]
+        eog = frozenset(i for i in range(self.n_vocab) if ll.llama_vocab_is_eog(v, i))
+        bos, eos = ll.llama_vocab_bos(v), ll.llama_vocab_eos(v)
+        vtype = {1: "spm", 2: "bpe", 3: "wpm", 4: "ugm", 5: "rwkv", 6: "plamo2"}.get(ll.llama_vocab_type(v), "none")
+        return Vocab(size=self.n_vocab, vocab_type=vtype, bos=bos if bos >= 0 else None,
+                     eos=eos if eos >= 0 else None, eog=eog, add_bos=bool(ll.llama_vocab_get_add_bos(v)),
+                     texts=texts)
+
+    @property
+    def n_past(self) -> int:
+        return self._n_past
+
+    @property
+    def footprint(self) -> int:
+        return int(ll.llama_model_size(self._model)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
+
+    def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
+        raw = text.encode("utf-8")
+        add = self.vocab.add_bos if add_bos is None else add_bos
+        cap = len(raw) + 8
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
+        if n < 0:
+            cap = -n
+            buf = (ll.llama_token * cap)()
+            n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
+        return list(buf[:n])
+
+    def token_bytes(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            n = ll.llama_token_to_piece(self._vocab_p, token, self._piece_buf, len(self._piece_buf), 0, False)
+            if n < 0:
+                big = ctypes.create_string_buffer(-n)
+                n = ll.llama_token_to_piece(self._vocab_p, token, big, -n, 0, False)
+                piece = big.raw[:n]
+            else:
+                piece = self._piece_buf.raw[:n]
+            self._pieces[token] = piece
+        return piece
+
+    def detokenize(self, ids: list[int]) -> bytes:
+        return b"".join(self.token_bytes(t) for t in ids)
+
+    def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
+        n = len(ids)
+        if n == 0:
+            raise ValueError("forward needs at least one token")
+        if not 1 <= logits_for <= min(n, self.max_logits):
+            raise ValueError(f"logits_for={logits_for} must be in 1..{min(n, self.max_logits)}")
+        if self._n_past + n > self.n_ctx:
+            raise PromptError(f"{self.name}: {self._n_past + n} tokens exceed the context of {self.n_ctx}",
+                              "shorten the prompt, lower max_tokens, or raise `context` in the config")
+        # n_batch slices; the last one holds every position whose logits are read
+        last = max(0, n - self.n_batch)
+        starts = [*range(0, last, self.n_batch), last]
+        for start, end in zip(starts, [*starts[1:], n]):
+            m = end - start
+            self._b_token[:m] = ids[start:end]
+            self._b_pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)
+            self._b_logits[:m] = 0
+            if end == n:
+                self._b_logits[m - logits_for:m] = 1
+            self._batch.n_tokens = m
+            rc = ll.llama_decode(self._ctx, self._batch)
+            if rc != 0:
+                raise RuntimeError(f"llama_decode failed with code {rc} for {self.name}")
+            self._n_past += m
+        ptr = ll.llama_get_logits(self._ctx)
+        return np.ctypeslib.as_array(ptr, shape=(logits_for, self.n_vocab))
+
+    def truncate(self, n: int) -> None:
+        if n < self._n_past:
+            ll.llama_memory_seq_rm(self._mem, 0, n, -1)
+            self._n_past = n
+
+    def close(self) -> None:
+        if getattr(self, "_ctx", None):
+            ll.llama_batch_free(self._batch)
+            ll.llama_free(self._ctx)
+            ll.llama_model_free(self._model)
+            self._ctx = None
+
+    def __del__(self) -> None:
+        self.close()

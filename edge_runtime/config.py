@@ -1,0 +1,144 @@
+"""The TOML manifest: experts, their drafts, the router, the memory budget and threads.
+
+A user's file is merged over the packaged `default.toml` (set `inherit = false` to start empty).
+Unknown keys are errors with a did-you-mean, because a typo that is silently ignored costs hours.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .tomlio import load_toml_text
+
+DOMAINS = ("code", "math", "writing", "general")
+DRAFT_MODES = ("auto", "none", "lookup", "model")
+
+
+@dataclass
+class ExpertConfig:
+    name: str
+    model: str
+    domains: list[str] = field(default_factory=list)
+    draft: str = ""  # a model reference for `--draft model|auto`; empty: lookup only
+    context: int = 0  # 0: the runtime's `context`
+    description: str = ""
+
+
+@dataclass
+class RouterConfig:
+    model: str = "builtin"  # the packaged router.onnx, or a path
+    threshold: float = 0.5  # below this top probability the runtime fuses the top experts
+    fallback: str = ""  # the expert used when routing is impossible
+
+
+@dataclass
+class SpeculativeConfig:
+    draft: str = "auto"
+    max_draft: int = 8  # longest draft proposed in one step
+    min_draft: int = 1
+    ngram_max: int = 4  # prompt lookup: longest n-gram matched
+    ngram_min: int = 1
+    p_min: float = 0.5  # a model draft stops proposing below this probability
+
+
+@dataclass
+class Config:
+    experts: dict[str, ExpertConfig]
+    router: RouterConfig = field(default_factory=RouterConfig)
+    speculative: SpeculativeConfig = field(default_factory=SpeculativeConfig)
+    default_expert: str = ""
+    threads: int = 0  # 0: physical cores
+    context: int = 4096
+    batch: int = 512
+    memory_budget: str = "auto"
+    kv_type: str = "f16"
+    mmap: bool = True
+    mlock: bool = False
+
+    def expert(self, name: str) -> ExpertConfig:
+        if name not in self.experts:
+            raise ConfigError(f"unknown expert {name!r}", "configured experts: " + ", ".join(self.experts))
+        return self.experts[name]
+
+
+def _check_keys(table: dict[str, Any], allowed: list[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "allowed keys: " + ", ".join(allowed)
+            raise ConfigError(f"{where}: unknown key {key!r}", hint)
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _build(cls: type, table: dict[str, Any], where: str, **extra: Any) -> Any:
+    allowed = [n for n in _names(cls) if n not in extra]
+    _check_keys(table, allowed, where)
+    obj = cls(**extra, **table)
+    for f in fields(cls):
+        value, default = getattr(obj, f.name), f.default
+        if isinstance(default, (int, float, str, bool)) and not isinstance(value, type(default)):
+            if not (isinstance(default, float) and isinstance(value, int)):
+                raise ConfigError(f"{where}.{f.name}: expected {type(default).__name__}, got {value!r}")
+    return obj
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def default_config_text() -> str:
+    return resources.files("edge_runtime").joinpath("default.toml").read_text("utf-8")
+
+
+def parse_config(raw: dict[str, Any], origin: str) -> Config:
+    raw = dict(raw)
+    experts_raw = raw.pop("experts", {})
+    router = _build(RouterConfig, raw.pop("router", {}), f"{origin} [router]")
+    spec = _build(SpeculativeConfig, raw.pop("speculative", {}), f"{origin} [speculative]")
+    experts = {name: _build(ExpertConfig, table, f"{origin} [experts.{name}]", name=name)
+               for name, table in experts_raw.items()}
+    cfg = _build(Config, raw, origin, experts=experts, router=router, speculative=spec)
+    _validate(cfg, origin)
+    return cfg
+
+
+def _validate(cfg: Config, origin: str) -> None:
+    if not cfg.experts:
+        raise ConfigError(f"{origin}: no experts configured", "add an [experts.NAME] table with a `model`")
+    for exp in cfg.experts.values():
+        bad = [d for d in exp.domains if d not in DOMAINS]
+        if bad:
+            raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))
+    for name in (cfg.default_expert, cfg.router.fallback):
+        if name and name not in cfg.experts:
+            raise ConfigError(f"{origin}: expert {name!r} is named but not configured",
+                              "configured experts: " + ", ".join(cfg.experts))
+    if cfg.speculative.draft not in DRAFT_MODES:
+        raise ConfigError(f"{origin}: speculative.draft must be one of {', '.join(DRAFT_MODES)}")
+    if cfg.context < 64:
+        raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The packaged defaults, with the user's file (if any) merged over them."""
+    raw = load_toml_text(default_config_text(), "default.toml")
+    origin = "default.toml"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}", "give the path of a TOML file")
+        user = load_toml_text(path.read_text("utf-8"), path.name)
+        origin = path.name
+        inherit = user.pop("inherit", True)
+        raw = _merge(raw, user) if inherit else user
+    return parse_config(raw, origin)

@@ -1,0 +1,115 @@
+"""Logits to a next token: greedy, or a warped distribution (penalties, temperature, top-k, top-p,
+min-p) sampled with a seeded generator.
+
+`Sampler.distribution` returns the full warped probability vector, because speculative sampling
+must apply the same warping to the target's and the draft's logits to keep the target's
+distribution exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import PromptError
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.0  # 0: greedy
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0  # 1: off; >1 discourages tokens seen in the last `repeat_last_n`
+    repeat_last_n: int = 64
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        checks = [(self.temperature >= 0, "temperature must be >= 0"),
+                  (self.top_k >= 0, "top_k must be >= 0"),
+                  (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+                  (0 <= self.min_p < 1, "min_p must be in [0, 1)"),
+                  (self.repeat_penalty > 0, "repeat_penalty must be > 0"),
+                  (self.repeat_last_n >= 0, "repeat_last_n must be >= 0")]
+        for ok, message in checks:
+            if not ok:
+                raise PromptError(message)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+class Sampler:
+    """Stateful only in its random generator, so a seed reproduces a whole generation."""
+
+    def __init__(self, params: SamplingParams) -> None:
+        self.params = params
+        self.rng = np.random.default_rng(params.seed)
+
+    def _penalized(self, logits: np.ndarray, history: Sequence[int]) -> np.ndarray:
+        p = self.params
+        if p.repeat_penalty == 1.0 or not history or p.repeat_last_n == 0:
+            return logits
+        recent = np.unique(np.asarray(history[-p.repeat_last_n:], dtype=np.int64))
+        out = logits.copy()
+        vals = out[recent]
+        out[recent] = np.where(vals > 0, vals / p.repeat_penalty, vals * p.repeat_penalty)
+        return out
+
+    def argmax(self, logits: np.ndarray, history: Sequence[int] = ()) -> int:
+        return int(np.argmax(self._penalized(logits, history)))
+
+    def distribution(self, logits: np.ndarray, history: Sequence[int] = ()) -> np.ndarray:
+        """The warped next-token distribution over the whole vocabulary (float64, sums to 1)."""
+        p = self.params
+        z = self._penalized(logits, history).astype(np.float64)
+        if p.greedy:
+            probs = np.zeros_like(z)
+            probs[int(np.argmax(z))] = 1.0
+            return probs
+        z /= p.temperature
+        if 0 < p.top_k < z.size:
+            kth = np.partition(z, -p.top_k)[-p.top_k]
+            z[z < kth] = -np.inf
+        z -= z.max()
+        probs = np.exp(z)
+        probs /= probs.sum()
+        if p.top_p < 1.0:
+            probs = _top_p(probs, p.top_p)
+        if p.min_p > 0:
+            probs[probs < p.min_p * probs.max()] = 0.0
+            probs /= probs.sum()
+        return probs
+
+    def pick(self, probs: np.ndarray) -> int:
+        """Draw one id from a probability vector (inverse CDF on one uniform draw)."""
+        cdf = np.cumsum(probs)
+        return int(min(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right"), probs.size - 1))
+
+    def sample(self, logits: np.ndarray, history: Sequence[int] = ()) -> int:
+        if self.params.greedy:
+            return self.argmax(logits, history)
+        return self.pick(self.distribution(logits, history))
+
+
+def _top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
+    """Keep the smallest set of most likely tokens whose mass reaches top_p.
+
+    Sorting 152k floats per token is slow, so the candidates are widened (64, 1024, ... all) until
+    they hold the mass; the result is exact.
+    """
+    n = probs.size
+    k = 64
+    while True:
+        k = min(k, n)
+        idx = np.argpartition(probs, n - k)[n - k:] if k < n else np.arange(n)
+        idx = idx[np.argsort(probs[idx])[::-1]]
+        cum = np.cumsum(probs[idx])
+        if cum[-1] >= top_p or k == n:
+            keep = idx[:int(np.searchsorted(cum, top_p)) + 1]
+            out = np.zeros_like(probs)
+            out[keep] = probs[keep]
+            return out / out.sum()
+        k *= 16
