@@ -59,6 +59,12 @@ class Config:
     mmap: bool = True
     mlock: bool = False
 
+    def experts_for(self, domain: str) -> list[str]:
+        """Experts that serve a domain, in config order; the fallback when none does."""
+        names = [e.name for e in self.experts.values() if domain in e.domains]
+        fallback = self.router.fallback or self.default_expert or next(iter(self.experts))
+        return names or [fallback]
+
     def expert(self, name: str) -> ExpertConfig:
         if name not in self.experts:
             raise ConfigError(f"unknown expert {name!r}", "configured experts: " + ", ".join(self.experts))
