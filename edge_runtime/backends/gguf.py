@@ -35,6 +35,12 @@ def _forward_llama_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
 _backend_ready = False
 
 
+@ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_float, ctypes.c_void_p)
+def _quiet_progress(_progress: float, _user: ctypes.c_void_p) -> bool:
+    """Load without llama.cpp's progress dots on stderr; True means go on loading."""
+    return True
+
+
 def _init_backend() -> None:
     global _backend_ready
     if not _backend_ready:
@@ -45,6 +51,9 @@ def _init_backend() -> None:
 
 def default_threads() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+EXACT_BATCH = 7  # largest batch whose logits equal one-token steps bit for bit (see use_extra_bufts)
 
 
 class GGUFModel:
@@ -61,6 +70,11 @@ class GGUFModel:
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
         mparams = ll.llama_model_default_params()
         mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+        mparams.progress_callback = _quiet_progress
+        # Repacked weight buffers switch from gemv to gemm kernels at 4 tokens, which round
+        # differently: a verify batch would then disagree with plain decoding at near-ties. Without
+        # them, batches of up to 7 tokens give bit-identical logits to one-token steps (tested).
+        mparams.use_extra_bufts = False
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",

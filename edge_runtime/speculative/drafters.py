@@ -1,0 +1,169 @@
+"""Drafters propose the next tokens cheaply; the decoder never knows which one it holds.
+
+Two calls, as in transformers' candidate generators: `propose(context, max_len)` and
+`update(context, n_drafted, n_accepted)`. `context` is every token of the sequence so far
+(prompt and accepted output), including the last one the target has not evaluated yet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ..backends.base import CausalLM
+from ..errors import IncompatibleDraftError
+from ..sampling import Sampler
+
+
+@dataclass
+class Draft:
+    tokens: list[int]
+    # q(x) for each proposed position, [len, n_vocab], for the stochastic acceptance rule;
+    # None means each token was proposed deterministically (a point mass).
+    probs: np.ndarray | None = None
+
+
+class Drafter(Protocol):
+    name: str
+
+    def propose(self, context: Sequence[int], max_len: int) -> Draft: ...
+
+    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class PromptLookupDrafter:
+    """Continue the longest recent n-gram of the context that occurred before (prompt lookup).
+
+    Free to run: an index from n-gram to the position after its latest occurrence, extended
+    incrementally as the context grows, for every n in [ngram_min, ngram_max].
+    """
+
+    name = "lookup"
+
+    def __init__(self, ngram_max: int = 4, ngram_min: int = 1) -> None:
+        self.ngram_max, self.ngram_min = ngram_max, ngram_min
+        self.reset()
+
+    def reset(self) -> None:
+        self._index: dict[tuple[int, ...], int] = {}
+        self._indexed = 1  # n-grams ending before this position are indexed
+
+    def _extend(self, context: Sequence[int]) -> None:
+        """Index the n-grams ending at each new position e < len(context) (their continuation
+        starts at e). Contexts only grow within one generation; `reset` starts another."""
+        for end in range(self._indexed, len(context)):
+            for n in range(self.ngram_min, min(self.ngram_max, end) + 1):
+                self._index[tuple(context[end - n:end])] = end
+        self._indexed = max(self._indexed, len(context))
+
+    def propose(self, context: Sequence[int], max_len: int) -> Draft:
+        self._extend(context)
+        size = len(context)
+        for n in range(min(self.ngram_max, size), self.ngram_min - 1, -1):
+            pos = self._index.get(tuple(context[size - n:]))
+            if pos is not None:
+                return Draft(list(context[pos:pos + max_len]))
+        return Draft([])
+
+    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
+        """Nothing to learn: the index grows from the context at the next proposal."""
+
+
+class ModelDrafter:
+    """A small CausalLM that shares the target's vocabulary, its KV cache kept in step.
+
+    Proposes greedily (or by sampling with the target's warping when `sampler` samples) and stops
+    early when its own probability for the next token falls below `p_min`.
+    """
+
+    name = "model"
+
+    def __init__(self, model: CausalLM, sampler: Sampler, p_min: float = 0.5) -> None:
+        self.model, self.sampler, self.p_min = model, sampler, p_min
+        self._cached: list[int] = []  # tokens whose KV the draft model holds
+        self._known = 0  # leading tokens of _cached known to equal the context
+
+    def reset(self) -> None:
+        """A new sequence: keep the KV of the longest shared prefix (checked at the next sync)."""
+        self._known = 0
+
+    def _sync(self, context: Sequence[int]) -> np.ndarray:
+        """Bring the draft cache to `context`, reusing the common prefix; logits after it."""
+        common = min(self._known, len(self._cached))
+        limit = min(len(self._cached), len(context) - 1)
+        while common < limit and self._cached[common] == context[common]:
+            common += 1
+        self.model.truncate(common)
+        del self._cached[common:]
+        self._cached.extend(context[common:])
+        self._known = len(context)
+        return self.model.forward(self._cached[common:], logits_for=1)[0]
+
+    def propose(self, context: Sequence[int], max_len: int) -> Draft:
+        logits = self._sync(context)
+        history = list(context)
+        tokens: list[int] = []
+        qs: list[np.ndarray] = []
+        for i in range(max_len):
+            q = self.sampler.distribution(logits, history)
+            token = int(np.argmax(q)) if self.sampler.params.greedy else self.sampler.pick(q)
+            if q[token] < self.p_min and i > 0:
+                break
+            tokens.append(token)
+            qs.append(q)
+            history.append(token)
+            if i + 1 < max_len:
+                logits = self.model.forward([token], logits_for=1)[0]
+                self._cached.append(token)
+        probs = None if self.sampler.params.greedy else np.stack(qs) if qs else None
+        return Draft(tokens, probs)
+
+    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
+        """Rejected draft tokens leave the cache at the next `_sync`; nothing to do now."""
+
+
+class CombinedDrafter:
+    """The cheapest confident proposal: context n-grams when they match, else the model draft."""
+
+    name = "lookup+model"
+
+    def __init__(self, lookup: PromptLookupDrafter, model: ModelDrafter) -> None:
+        self.lookup, self.model = lookup, model
+
+    def reset(self) -> None:
+        self.lookup.reset()
+        self.model.reset()
+
+    def propose(self, context: Sequence[int], max_len: int) -> Draft:
+        draft = self.lookup.propose(context, max_len)
+        return draft if draft.tokens else self.model.propose(context, max_len)
+
+    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
+        self.lookup.update(context, n_drafted, n_accepted)
+
+
+def check_compatible(target: CausalLM, draft: CausalLM) -> None:
+    """Refuse a draft whose tokens do not mean the same as the target's (as llama.cpp does).
+
+    Vocab types and special ids must agree, sizes may differ by at most 128 (padding), and the
+    token texts from id 5 on must be identical over the shared range.
+    """
+    tv, dv = target.vocab, draft.vocab
+    who = f"draft {draft.name!r} for target {target.name!r}"
+    if tv.vocab_type != dv.vocab_type:
+        raise IncompatibleDraftError(f"{who}: vocab types differ ({dv.vocab_type} vs {tv.vocab_type})",
+                                     "use a draft from the target's model family")
+    if abs(tv.size - dv.size) > 128:
+        raise IncompatibleDraftError(f"{who}: vocab sizes differ by {abs(tv.size - dv.size)} ({dv.size} vs {tv.size})",
+                                     "use a draft with the target's tokenizer, or --draft lookup")
+    if (tv.bos, tv.eos) != (dv.bos, dv.eos) and tv.add_bos:
+        raise IncompatibleDraftError(f"{who}: special tokens differ (bos/eos {dv.bos}/{dv.eos} vs {tv.bos}/{tv.eos})",
+                                     "use a draft with the target's tokenizer, or --draft lookup")
+    for i in range(5, min(tv.size, dv.size)):
+        if tv.texts[i] != dv.texts[i]:
+            raise IncompatibleDraftError(
+                f"{who}: token {i} differs ({dv.texts[i][:20]!r} vs {tv.texts[i][:20]!r})",
+                "the tokenizers are not the same; use a draft from the target's family, or --draft lookup")
