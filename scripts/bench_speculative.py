@@ -1,0 +1,152 @@
+"""Speculative decoding, side by side in one process: plain, each drafter, and llama.cpp's own
+llama-speculative-simple on the same prompts (greedy). Prints a markdown table and draws a PNG.
+
+    .venv/bin/python scripts/bench_speculative.py --out-dir out/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from benchlib import ROOT, bar_chart, ensure_llama_tools, llama_bench_tps, llama_speculative, markdown_table
+from edge_runtime.backends.gguf import GGUFModel
+from edge_runtime.catalog import resolve
+from edge_runtime.chat import encode_prompt
+from edge_runtime.config import load_config
+from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.speculative.decoder import Decoder
+from edge_runtime.speculative.drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter
+
+LLAMA_METHODS = {"llama.cpp ngram-simple": dict(spec_type="ngram-simple"),
+                 "llama.cpp ngram-map-k": dict(spec_type="ngram-map-k"),
+                 "llama.cpp draft 0.5B": dict(draft=True, draft_max=3)}
+
+
+def step_cost(model: GGUFModel, ids: list[int], steps: int = 16) -> float:
+    """Seconds per one-token forward after `ids` (what a draft or plain step costs)."""
+    model.truncate(0)
+    model.forward(ids)
+    start = time.perf_counter()
+    token = ids[-1]
+    for _ in range(steps):
+        token = int(np.argmax(model.forward([token])[0]))
+    model.truncate(0)
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--prompts", default=str(ROOT / "scripts" / "prompts" / "speculative.jsonl"))
+    ap.add_argument("--expert", default="code")
+    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--methods", default="plain,lookup,model,lookup+model")
+    ap.add_argument("--no-llama", action="store_true", help="skip llama.cpp's own tools")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N prompts")
+    ap.add_argument("--out-dir", default=str(ROOT / "out"))
+    args = ap.parse_args()
+
+    cfg = load_config()
+    exp = cfg.expert(args.expert)
+    spec = cfg.speculative
+    target_path, draft_path = resolve(exp.model), resolve(exp.draft)
+    target = GGUFModel(target_path, name=exp.name, n_ctx=4096, n_threads=args.threads)
+    draft = GGUFModel(draft_path, name="draft", n_ctx=4096, n_threads=args.threads)
+    greedy = Sampler(SamplingParams())
+    factories: dict[str, Callable[[], Drafter | None]] = {
+        "plain": lambda: None,
+        "lookup": lambda: PromptLookupDrafter(spec.ngram_max, spec.ngram_min),
+        "model": lambda: ModelDrafter(draft, greedy, spec.p_min),
+        "lookup+model": lambda: CombinedDrafter(PromptLookupDrafter(spec.ngram_max, spec.ngram_min),
+                                                ModelDrafter(draft, greedy, spec.p_min)),
+    }
+    methods = args.methods.split(",")
+    prompts = [json.loads(line) for line in Path(args.prompts).read_text().splitlines() if line.strip()]
+    prompts = prompts[:args.limit] if args.limit else prompts
+    llama = {} if args.no_llama else LLAMA_METHODS
+    if llama:
+        ensure_llama_tools()
+
+    # per (method, kind): tokens, seconds, drafted, accepted, steps, exact
+    agg: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 1])
+    costs = {"target": [], "draft": []}
+    for record in tqdm(prompts, desc="prompts", unit="prompt"):
+        kind, ids = record["kind"], encode_prompt(target, record["prompt"])
+        costs["target"].append(step_cost(target, ids))
+        costs["draft"].append(step_cost(draft, ids))
+        reference: list[int] | None = None
+        for method in methods:
+            decoder = Decoder(target, factories[method](), max_draft=spec.max_draft, min_draft=spec.min_draft)
+            out = [t for step in decoder.generate(ids, max_tokens=args.max_tokens) for t in step]
+            reference = out if reference is None else reference
+            s, a = decoder.stats, agg[(method, kind)]
+            a[0] += s.completion_tokens - 1
+            a[1] += s.decode_s
+            a[2] += s.drafted
+            a[3] += s.accepted
+            a[4] += s.steps
+            a[5] = a[5] and int(out == reference)
+            target.truncate(0)
+        rendered = target.detokenize(ids).decode("utf-8", "replace")
+        for name, opts in llama.items():
+            r = llama_speculative(target_path, rendered, n_gen=args.max_tokens, threads=args.threads,
+                                  spec_type=opts.get("spec_type"), draft=draft_path if opts.get("draft") else None,
+                                  draft_max=opts.get("draft_max", 16))
+            a = agg[(name, kind)]
+            a[0] += r["decoded"]
+            a[1] += r["decoded"] / r["tokens_per_s"]
+            a[2] += r["drafted"]
+            a[3] += r["accepted"]
+            a[5] = -1
+
+    kinds = list(dict.fromkeys(p["kind"] for p in prompts))
+    all_methods = methods + list(llama)
+    bench_tps = llama_bench_tps(target_path, n_gen=args.max_tokens, threads=args.threads) if llama else None
+    c = float(np.mean(costs["draft"]) / np.mean(costs["target"]))
+
+    def tps(method: str, kinds_: list[str]) -> float:
+        tok = sum(agg[(method, k)][0] for k in kinds_)
+        sec = sum(agg[(method, k)][1] for k in kinds_)
+        return tok / sec if sec else 0.0
+
+    rows = []
+    for method in all_methods:
+        for kind in kinds + ["all"]:
+            ks = kinds if kind == "all" else [kind]
+            drafted = sum(agg[(method, k)][2] for k in ks)
+            accepted = sum(agg[(method, k)][3] for k in ks)
+            steps = sum(agg[(method, k)][4] for k in ks)
+            tokens = sum(agg[(method, k)][0] for k in ks)
+            exact = min(agg[(method, k)][5] for k in ks)
+            rows.append([method, kind, tps(method, ks), tps(method, ks) / tps("plain", ks),
+                         f"{accepted / drafted:.0%}" if drafted else "-",
+                         f"{tokens / steps:.2f}" if steps else "-",
+                         {1: "yes", 0: "NO", -1: "n/a"}[exact]])
+    table = markdown_table(["method", "prompts", "tok/s", "vs plain", "acceptance", "tokens/step",
+                            "= plain output"], rows)
+    header = (f"Target {exp.model} ({args.threads} threads, greedy, max {args.max_tokens} tokens, "
+              f"{len(prompts)} prompts); draft {exp.draft}: step cost c = {c:.2f} of a target step.")
+    if bench_tps:
+        header += f"\nllama-bench -n {args.max_tokens} plain decode: {bench_tps:.1f} tok/s; " \
+                  f"our plain: {tps('plain', kinds):.1f} tok/s (ratio {tps('plain', kinds) / bench_tps:.3f})."
+    print(header + "\n\n" + table)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_speculative.md").write_text(header + "\n\n" + table + "\n")
+    bar_chart(out / "bench_speculative.png", kinds + ["all"],
+              {m: [tps(m, kinds if k == "all" else [k]) / tps("plain", kinds if k == "all" else [k])
+                   for k in kinds + ["all"]] for m in all_methods if m != "plain"},
+              title=f"Speculative decoding vs plain ({exp.model}, {args.threads} threads)",
+              ylabel="tokens/s relative to our plain decoding", hline=1.0)
+    print(f"\nwrote {out / 'bench_speculative.md'} and {out / 'bench_speculative.png'}")
+
+
+if __name__ == "__main__":
+    main()

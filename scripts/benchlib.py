@@ -1,0 +1,82 @@
+"""Shared by the benchmark scripts: llama.cpp's own tools, markdown tables, PNG bar charts."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".tools" / "bin"
+
+
+def ensure_llama_tools() -> Path:
+    """Build llama-bench and llama-speculative-simple from our llama-cpp-python's sources once."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "build_llama_tools.sh")], check=True)
+    return TOOLS
+
+
+def llama_bench_tps(model: Path, *, n_gen: int = 256, threads: int = 2, repetitions: int = 3) -> float:
+    """Plain decode tokens/s from `llama-bench -n N -p 0` (the number llama.cpp users quote)."""
+    out = subprocess.run([str(TOOLS / "llama-bench"), "-m", str(model), "-n", str(n_gen), "-p", "0",
+                          "-t", str(threads), "-r", str(repetitions), "-o", "json"],
+                         check=True, capture_output=True, text=True).stdout
+    return float(json.loads(out)[0]["avg_ts"])
+
+
+def llama_speculative(model: Path, prompt: str, *, n_gen: int, threads: int = 2, spec_type: str | None = None,
+                      draft: Path | None = None, draft_max: int = 16) -> dict[str, float]:
+    """Run llama-speculative-simple greedily; its decode tokens/s, drafted and accepted counts."""
+    cmd = [str(TOOLS / "llama-speculative-simple"), "-m", str(model), "-p", prompt, "-n", str(n_gen),
+           "--temp", "0", "-t", str(threads), "-c", "4096", "--spec-draft-n-max", str(draft_max)]
+    if draft is not None:
+        cmd += ["-md", str(draft), "-td", str(threads)]
+    if spec_type:
+        cmd += ["--spec-type", spec_type]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama-speculative-simple failed: {log[-800:]}")
+
+    def grab(pattern: str) -> float:
+        m = re.search(pattern, log)
+        return float(m.group(1)) if m else float("nan")
+
+    return {"tokens_per_s": grab(r"speed:\s*([0-9.]+) t/s"), "decoded": grab(r"decoded\s+(\d+) tokens"),
+            "drafted": grab(r"n_drafted\s*=\s*(\d+)"), "accepted": grab(r"n_accept\s*=\s*(\d+)")}
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def bar_chart(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
+              ylabel: str, hline: float | None = None) -> None:
+    """Grouped bars: one group per x label, one bar per series."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5))
+    width = 0.8 / max(1, len(series))
+    for i, (name, values) in enumerate(series.items()):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        bars = ax.bar(xs, values, width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    if hline is not None:
+        ax.axhline(hline, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
