@@ -5,12 +5,15 @@ import codecs
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+
 from .backends import CausalLM, open_model
 from .backends.gguf import default_threads
 from .catalog import resolve
 from .chat import Message, encode_prompt
 from .config import Config, ExpertConfig, load_config
 from .errors import ConfigError, EdgeRuntimeError
+from .fusion import MixtureLM, score_response
 from .memory import ModelPool, budget_bytes, estimate_footprint, peak_rss_bytes
 from .sampling import Sampler, SamplingParams
 from .speculative.decoder import Decoder, GenerationStats
@@ -103,6 +106,18 @@ class Generation:
         self._pieces.close()  # type: ignore[attr-defined]
 
 
+@dataclass
+class _Job:
+    """What one request asks for, carried through routing, fusion and decoding."""
+
+    prompt: str | list[Message]
+    mode: str
+    max_tokens: int
+    params: SamplingParams
+    stop: Sequence[str]
+    raw: bool
+
+
 class Runtime:
     def __init__(self, config: Config | None = None, *, threads: int | None = None,
                  memory_budget: str | None = None) -> None:
@@ -184,44 +199,134 @@ class Runtime:
     def stream(self, prompt: str | list[Message], *, expert: str = "auto", draft: str | None = None,
                max_tokens: int = 256, params: SamplingParams | None = None, stop: Sequence[str] = (),
                raw: bool = False) -> Generation:
-        """Start a generation; iterate the returned object for text, then read `.result`."""
+        """Start a generation; iterate the returned object for text, then read `.result`.
+
+        With `expert="auto"` and a router that is unsure, the top experts are fused.
+        """
         params = params or SamplingParams()
         mode = draft or self.config.speculative.draft
         route_text = prompt if isinstance(prompt, str) else next(
             (m["content"] for m in reversed(prompt) if m.get("role") == "user"), "")
         route = self.route(route_text) if expert == "auto" else self.forced_route(expert)
-        exp = self.config.expert(route.expert)
+        job = _Job(prompt, mode, max_tokens, params, stop, raw)
         generation = Generation(iter(()))
-        generation._pieces = self._run(generation, exp, route, prompt, mode, max_tokens, params, stop, raw)
+        plan = self._ranked_experts(route)[:2] if expert == "auto" and not route.confident else []
+        pieces = self._fused(generation, route, plan, job) if len(plan) > 1 else self._single(generation, route, job)
+        generation._pieces = pieces
         return generation
 
-    def _run(self, generation: Generation, exp: ExpertConfig, route: Route, prompt: str | list[Message],
-             mode: str, max_tokens: int, params: SamplingParams, stop: Sequence[str], raw: bool) -> Iterator[str]:
+    def _load_routed(self, route: Route, notes: list[str]) -> tuple[Route, CausalLM]:
+        """The routed expert, or the next best one when it cannot load (missing file, over budget)."""
+        ranked = [route.expert] + [n for n, _ in self._ranked_experts(route) if n != route.expert]
+        if route.reason == "forced":
+            ranked = ranked[:1]
+        for i, name in enumerate(ranked):
+            try:
+                model = self.expert_model(name)
+            except EdgeRuntimeError as exc:
+                if i == len(ranked) - 1:
+                    raise
+                notes.append(f"expert {name!r} unavailable ({exc.message}); routed to the next best")
+                continue
+            if name != route.expert:
+                route = Route(route.domain, name, route.probabilities, route.latency_ms, route.confident,
+                              reason="next best")
+            return route, model
+        raise AssertionError("unreachable: the last candidate re-raises")
+
+    def _single(self, generation: Generation, route: Route, job: _Job) -> Iterator[str]:
         notes: list[str] = []
-        target = self.expert_model(exp.name)
+        route, target = self._load_routed(route, notes)
+        exp = self.config.expert(route.expert)
         with self.pool.pinned(exp.name):
-            ids = encode_prompt(target, prompt, raw=raw)
-            drafter = self._drafter(exp, target, mode, params, notes)
-            with self.pool.pinned(f"{exp.name}/draft"):
-                decoder = self._decoders.get(exp.name)
-                if decoder is None or decoder.target is not target:
-                    decoder = self._decoders[exp.name] = Decoder(
-                        target, max_draft=self.config.speculative.max_draft,
-                        min_draft=self.config.speculative.min_draft)
-                decoder.drafter = drafter
-                text = TextStream(target, stop)
-                for ids_step in decoder.generate(ids, max_tokens=max_tokens, params=params):
-                    piece = text.feed(ids_step)
-                    if piece:
-                        yield piece
-                    if text.stopped:
-                        decoder.stats.finish_reason = "stop"
-                        break
-                tail = text.flush()
-                if tail:
-                    yield tail
+            ids = encode_prompt(target, job.prompt, raw=job.raw)
+            drafter = self._drafter(exp, target, job.mode, job.params, notes)
+            yield from self._decode(generation, route, target, exp.name, drafter, ids, job, notes,
+                                    pins=(f"{exp.name}/draft",))
+
+    def _decode(self, generation: Generation, route: Route, target: CausalLM, key: str, drafter: Drafter | None,
+                ids: list[int], job: _Job, notes: list[str], pins: Sequence[str] = ()) -> Iterator[str]:
+        """Stream one decoder's text; the result lands on `generation` when the stream ends."""
+        with self.pool.pinned(*pins):
+            decoder = self._decoders.get(key)
+            if decoder is None or decoder.target is not target:
+                spec = self.config.speculative
+                decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft)
+            decoder.drafter = drafter
+            text = TextStream(target, job.stop)
+            for ids_step in decoder.generate(ids, max_tokens=job.max_tokens, params=job.params):
+                piece = text.feed(ids_step)
+                if piece:
+                    yield piece
+                if text.stopped:
+                    decoder.stats.finish_reason = "stop"
+                    break
+            tail = text.flush()
+            if tail:
+                yield tail
         generation.result = GenerationResult(text.text, route, drafter.name if drafter else "none",
                                              decoder.stats, peak_rss_bytes(), notes)
+
+    # -- fusion --------------------------------------------------------------------------------
+    def _ranked_experts(self, route: Route) -> list[tuple[str, float]]:
+        """Experts by the summed router probability of the domains they serve."""
+        weights: dict[str, float] = {}
+        for domain, prob in sorted(route.probabilities.items(), key=lambda kv: -kv[1]):
+            name = self.config.experts_for(domain)[0]
+            weights[name] = weights.get(name, 0.0) + prob
+        return sorted(weights.items(), key=lambda kv: -kv[1])
+
+    def _fused(self, generation: Generation, route: Route, plan: list[tuple[str, float]], job: _Job
+               ) -> Iterator[str]:
+        notes: list[str] = []
+        loaded: list[tuple[str, float, CausalLM]] = []
+        for name, weight in plan:
+            try:
+                loaded.append((name, weight, self.expert_model(name)))
+            except EdgeRuntimeError as exc:  # over budget or missing: fuse fewer, never crash
+                notes.append(f"expert {name!r} left out of fusion: {exc.message}")
+        if len(loaded) < 2:
+            yield from self._single(generation, route, job)  # falls back to the next best that loads
+            return
+        plan = [(name, weight) for name, weight, _ in loaded]
+        models = [model for _, _, model in loaded]
+        names = [n for n, _ in plan]
+        with self.pool.pinned(*names):
+            try:
+                mixture = MixtureLM(models, [w for _, w in plan])
+            except EdgeRuntimeError:
+                mixture = None
+            if mixture is not None:
+                fused = Route(route.domain, "+".join(names), route.probabilities, route.latency_ms, False,
+                              reason="fused: token-level mixture " + ", ".join(f"{n} {w:.2f}" for n, w in plan))
+                ids = encode_prompt(mixture, job.prompt, raw=job.raw)
+                drafter = None if job.mode == "none" else PromptLookupDrafter(
+                    self.config.speculative.ngram_max, self.config.speculative.ngram_min)
+                yield from self._decode(generation, fused, mixture, "mix:" + fused.expert, drafter, ids, job, notes)
+                return
+            yield from self._best_of(generation, route, names, models, job, notes)
+
+    def _best_of(self, generation: Generation, route: Route, names: list[str], models: list[CausalLM],
+                 job: _Job, notes: list[str]) -> Iterator[str]:
+        """Experts of different vocabularies: each answers, the largest model scores, the best wins."""
+        results = []
+        for name in names:
+            inner = Generation(iter(()))
+            for _ in self._single(inner, Route(route.domain, name, route.probabilities, route.latency_ms, False,
+                                               reason="fusion candidate"), job):
+                pass
+            results.append(inner.result)
+        scorer = max(models, key=lambda m: m.footprint)
+        prompt_ids = encode_prompt(scorer, job.prompt, raw=job.raw)
+        scores = [score_response(scorer, prompt_ids, r.text) for r in results]
+        best = int(np.argmax(scores))
+        chosen = results[best]
+        chosen.route = Route(route.domain, names[best], route.probabilities, route.latency_ms, False,
+                             reason="fused: best of " + ", ".join(f"{n} {s:.3f}" for n, s in zip(names, scores))
+                             + f" (mean log-prob under {scorer.name})")
+        chosen.notes = notes + chosen.notes
+        generation.result = chosen
+        yield chosen.text
 
     def generate(self, prompt: str | list[Message], **kwargs: Any) -> GenerationResult:
         generation = self.stream(prompt, **kwargs)
