@@ -12,7 +12,7 @@ from .backends.gguf import default_threads
 from .catalog import resolve
 from .chat import Message, encode_prompt
 from .config import Config, ExpertConfig, load_config
-from .errors import ConfigError, EdgeRuntimeError
+from .errors import BudgetError, ConfigError, EdgeRuntimeError, ModelFileError
 from .fusion import MixtureLM, score_response
 from .memory import ModelPool, budget_bytes, estimate_footprint, peak_rss_bytes
 from .sampling import Sampler, SamplingParams
@@ -184,9 +184,7 @@ class Runtime:
         key = f"{exp.name}/draft"
         try:
             draft = self.load(exp.draft, key=key, n_ctx=self._context(exp))
-        except EdgeRuntimeError as exc:
-            if mode == "model":
-                raise
+        except (BudgetError, ModelFileError) as exc:  # degrade before refusing: lookup costs no memory
             notes.append(f"model draft unavailable ({exc.message}); using lookup drafting")
             return lookup
         if (target.name, key) not in self._compatible:
