@@ -104,15 +104,16 @@ class ModelPool:
         if self.budget is None:
             return
         if need > self.budget:
-            raise BudgetError(f"{key} needs {fmt_bytes(need)} but the memory budget is {fmt_bytes(self.budget)}",
-                              "raise --memory-budget, lower `context`, or choose a smaller expert")
+            raise BudgetError(f"{key!r} needs {fmt_bytes(need)} but only {fmt_bytes(max(0, self.budget))} of the "
+                              "memory budget is left for models (the rest holds the process itself)",
+                              "raise --memory-budget, lower `context` or `kv_type`, or choose a smaller expert")
         for victim in [k for k in self._models if not self._pins.get(k)]:
             if self.used + need <= self.budget:
                 break
             self.evict(victim)
         if self.used + need > self.budget:
             raise BudgetError(
-                f"{key} needs {fmt_bytes(need)}; {fmt_bytes(self.used)} of the {fmt_bytes(self.budget)} budget "
+                f"{key!r} needs {fmt_bytes(need)}; {fmt_bytes(self.used)} of the {fmt_bytes(self.budget)} budget "
                 f"is held by models in use ({', '.join(self._models)})",
                 "raise --memory-budget or wait for the running generation to finish")
 

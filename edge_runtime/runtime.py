@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import psutil
 
 from .backends import CausalLM, open_model
 from .backends.gguf import default_threads
@@ -42,6 +43,8 @@ class GenerationResult:
     stats: GenerationStats
     peak_rss_bytes: int
     notes: list[str] = field(default_factory=list)
+    pool_loads: int = 0  # models loaded by this runtime so far
+    pool_evictions: int = 0  # models evicted to stay inside the budget so far
 
     def as_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -52,7 +55,8 @@ class GenerationResult:
                 "acceptance_rate": round(s.acceptance_rate, 4), "tokens_per_step": round(s.tokens_per_step, 3),
                 "ttft_s": round(s.ttft_s, 4), "decode_s": round(s.decode_s, 4),
                 "tokens_per_s": round(s.tokens_per_s, 2), "finish_reason": s.finish_reason,
-                "peak_rss_bytes": self.peak_rss_bytes, "notes": self.notes}
+                "peak_rss_bytes": self.peak_rss_bytes, "pool_loads": self.pool_loads,
+                "pool_evictions": self.pool_evictions, "notes": self.notes}
 
 
 class TextStream:
@@ -123,7 +127,9 @@ class Runtime:
                  memory_budget: str | None = None) -> None:
         self.config = config or load_config()
         self.threads = threads or self.config.threads or default_threads()
-        self.pool = ModelPool(budget_bytes(memory_budget or self.config.memory_budget))
+        # the budget covers the whole process: what it holds before any model is not for models
+        self.budget = budget_bytes(memory_budget or self.config.memory_budget)
+        self.pool = ModelPool(self.budget - psutil.Process().memory_info().rss)
         self._decoders: dict[str, Decoder] = {}
         self._router: Any = None
         self._compatible: set[tuple[str, str]] = set()
@@ -263,7 +269,8 @@ class Runtime:
             if tail:
                 yield tail
         generation.result = GenerationResult(text.text, route, drafter.name if drafter else "none",
-                                             decoder.stats, peak_rss_bytes(), notes)
+                                             decoder.stats, peak_rss_bytes(), notes, self.pool.loads,
+                                             self.pool.evictions)
 
     # -- fusion --------------------------------------------------------------------------------
     def _ranked_experts(self, route: Route) -> list[tuple[str, float]]:
