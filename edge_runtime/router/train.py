@@ -151,6 +151,10 @@ def export_onnx(pipe: Any) -> bytes:
         model = to_onnx(pipe, initial_types=[("text", StringTensorType([None]))],
                         options={id(pipe[-1]): {"zipmap": False}}, target_opset=TARGET_OPSET)
     model.graph.name = "edge_runtime_router"
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)  # skl2onnx's order varies run to run
+    del model.opset_import[:]
+    for domain, version in opsets:
+        model.opset_import.add(domain=domain, version=version)
     entry = model.metadata_props.add()
     entry.key, entry.value = "edge_runtime.labels", json.dumps([str(c) for c in pipe.classes_])
     return model.SerializeToString()
