@@ -78,21 +78,20 @@ def load_lexicon(folder: str | Path | None) -> list[Example]:
     return rows
 
 
-def _sklearn() -> Any:
+def _vectorizer_class() -> Any:
+    """skl2onnx's TfidfVectorizer that keeps n-grams as tuples, so tokens may hold spaces."""
     try:
-        import sklearn  # noqa: F401
-        import skl2onnx  # noqa: F401
+        from skl2onnx.sklapi import TraceableTfidfVectorizer
+        import skl2onnx.sklapi.register  # noqa: F401  (registers its converter)
     except ImportError:
         raise EdgeRuntimeError("training the router needs scikit-learn and skl2onnx",
                                "pip install 'edge-runtime[train]'") from None
-    from skl2onnx.sklapi import TraceableTfidfVectorizer  # keeps n-grams as tuples: tokens may hold spaces
-    import skl2onnx.sklapi.register  # noqa: F401  (its converter)
     return TraceableTfidfVectorizer
 
 
 def build_pipeline(c: float = 30.0) -> Any:
     """The unfitted scikit-learn pipeline; its shape is what the ONNX graph reproduces."""
-    vectorizer = _sklearn()
+    vectorizer = _vectorizer_class()
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
 
