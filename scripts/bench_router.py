@@ -1,0 +1,107 @@
+"""Benchmark the router: held-out and new-user accuracy, load time, per-prompt latency on one thread.
+
+Latency is measured over every held-out prompt (several passes, after a warm-up). Wall-clock time
+counts time the OS gave to other processes; CPU time (this thread only) does not, so on a busy
+machine the two differ and CPU time is the model's own cost.
+
+    python scripts/bench_router.py [--router PATH] [--out-dir out/]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge_runtime.router.model import Router  # noqa: E402
+
+
+def load_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def accuracy(router: Router, rows: list[dict]) -> tuple[float, np.ndarray]:
+    labels = router.labels
+    confusion = np.zeros((len(labels), len(labels)), dtype=int)
+    for row in rows:
+        confusion[labels.index(row["domain"]), labels.index(router.predict(row["text"]).domain)] += 1
+    return float(np.trace(confusion) / confusion.sum()), confusion
+
+
+def latencies(router: Router, texts: list[str], passes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock and thread-CPU milliseconds per predict() call."""
+    for text in texts[:50]:
+        router.predict(text)
+    wall, cpu = [], []
+    for _ in range(passes):
+        for text in texts:
+            w0, c0 = time.perf_counter(), time.thread_time()
+            router.predict(text)
+            cpu.append(time.thread_time() - c0)
+            wall.append(time.perf_counter() - w0)
+    return np.array(wall) * 1e3, np.array(cpu) * 1e3
+
+
+def plot(confusion: np.ndarray, labels: list[str], wall: np.ndarray, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    ax1.imshow(confusion, cmap="Blues")
+    ax1.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+            xlabel="predicted", ylabel="true", title="held-out confusion matrix")
+    for (i, j), v in np.ndenumerate(confusion):
+        ax1.text(j, i, str(v), ha="center", va="center", color="white" if v > confusion.max() / 2 else "black")
+    ax2.hist(np.minimum(wall, 2.0), bins=80, color="tab:blue")
+    ax2.axvline(np.percentile(wall, 99), color="tab:red", linestyle="--", label="p99")
+    ax2.set(xlabel="latency per prompt, ms (clipped at 2)", ylabel="calls", title="router latency, one thread")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--router", default="builtin", help="router .onnx (default: the packaged one)")
+    parser.add_argument("--data", default=str(ROOT / "data/router/prompts.jsonl"))
+    parser.add_argument("--new-user", default=str(ROOT / "data/router/new_user_prompts.jsonl"))
+    parser.add_argument("--passes", type=int, default=5, help="latency passes over the held-out prompts")
+    parser.add_argument("--out-dir", default="out", help="where the PNG goes")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    router = Router.load(args.router)
+    load_ms = (time.perf_counter() - start) * 1e3
+    test = [r for r in load_rows(Path(args.data)) if r.get("split") == "test"]
+    new_user = load_rows(Path(args.new_user))
+    test_acc, confusion = accuracy(router, test)
+    new_acc, _ = accuracy(router, new_user)
+    wall, cpu = latencies(router, [r["text"] for r in test], args.passes)
+    size = (Path(args.router) if args.router != "builtin" else ROOT / "edge_runtime/router/router.onnx").stat().st_size
+
+    print("| metric | value |\n|---|---|")
+    print(f"| held-out accuracy (n={len(test)}) | {test_acc:.1%} |")
+    print(f"| new-user accuracy (n={len(new_user)}) | {new_acc:.1%} |")
+    print(f"| load time | {load_ms:.1f} ms |")
+    for name, ms in (("wall", wall), ("CPU", cpu)):
+        p50, p99 = np.percentile(ms, [50, 99])
+        print(f"| latency {name} p50 / p99 / max (n={len(ms)}) | {p50:.3f} / {p99:.3f} / {ms.max():.3f} ms |")
+    print(f"| ONNX size | {size / 1e6:.2f} MB |")
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot(confusion, router.labels, wall, out / "router_bench.png")
+    print(f"\nplot: {out / 'router_bench.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
