@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(p)
     p.set_defaults(func=cmd_chat)
 
+    from .router import cli as router_cli
+
+    router_cli.register(sub)
     return parser
 
 

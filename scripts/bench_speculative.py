@@ -26,7 +26,7 @@ from edge_runtime.speculative.drafters import CombinedDrafter, Drafter, ModelDra
 
 LLAMA_METHODS = {"llama.cpp ngram-simple": dict(spec_type="ngram-simple"),
                  "llama.cpp ngram-map-k": dict(spec_type="ngram-map-k"),
-                 "llama.cpp draft 0.5B": dict(draft=True, draft_max=3)}
+                 "llama.cpp draft 0.5B": dict(spec_type="draft-simple", draft=True, draft_max=3)}
 
 
 def step_cost(model: GGUFModel, ids: list[int], steps: int = 16) -> float:
@@ -98,7 +98,7 @@ def main() -> None:
         for name, opts in llama.items():
             r = llama_speculative(target_path, rendered, n_gen=args.max_tokens, threads=args.threads,
                                   spec_type=opts.get("spec_type"), draft=draft_path if opts.get("draft") else None,
-                                  draft_max=opts.get("draft_max", 16))
+                                  draft_max=opts.get("draft_max"))
             a = agg[(name, kind)]
             a[0] += r["decoded"]
             a[1] += r["decoded"] / r["tokens_per_s"]

@@ -26,10 +26,12 @@ def llama_bench_tps(model: Path, *, n_gen: int = 256, threads: int = 2, repetiti
 
 
 def llama_speculative(model: Path, prompt: str, *, n_gen: int, threads: int = 2, spec_type: str | None = None,
-                      draft: Path | None = None, draft_max: int = 16) -> dict[str, float]:
+                      draft: Path | None = None, draft_max: int | None = None) -> dict[str, float]:
     """Run llama-speculative-simple greedily; its decode tokens/s, drafted and accepted counts."""
     cmd = [str(TOOLS / "llama-speculative-simple"), "-m", str(model), "-p", prompt, "-n", str(n_gen),
-           "--temp", "0", "-t", str(threads), "-c", "4096", "--spec-draft-n-max", str(draft_max)]
+           "--temp", "0", "-t", str(threads), "-c", "4096"]
+    if draft_max is not None:  # otherwise llama.cpp's own default for the method
+        cmd += ["--spec-draft-n-max", str(draft_max)]
     if draft is not None:
         cmd += ["-md", str(draft), "-td", str(threads)]
     if spec_type:
