@@ -9,15 +9,18 @@ import socket
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import httpx
 import openai
 import pytest
 import uvicorn
 
+from edge_runtime.catalog import resolve
 from edge_runtime.config import ExpertConfig, load_config
+from edge_runtime.memory import estimate_footprint
 from edge_runtime.runtime import Route, Runtime
 from edge_runtime.server import ServerSettings, create_app
 
@@ -42,10 +45,10 @@ class Server:
                           headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
 
 
-@pytest.fixture(scope="module")
-def server():
-    """One server for the module (one model load): max_queue 1, so the 429 path takes three requests."""
-    runtime = Runtime(load_config(DATA / "smol.toml"), threads=1)
+@contextmanager
+def serving(memory_budget: str | None = None) -> Iterator[Server]:
+    """uvicorn on a free loopback port, in a thread, in front of a SmolLM2 runtime (max_queue 1)."""
+    runtime = Runtime(load_config(DATA / "smol.toml"), threads=1, memory_budget=memory_budget)
     app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -54,15 +57,28 @@ def server():
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for(lambda: srv.started, "the server to start")
-    yield Server(f"http://127.0.0.1:{port}", port, runtime)
-    srv.should_exit = True
-    thread.join(30)
-    runtime.close()
+    try:
+        yield Server(f"http://127.0.0.1:{port}", port, runtime)
+    finally:
+        srv.should_exit = True
+        thread.join(30)
+        runtime.close()
+
+
+def openai_client(server: Server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=KEY, max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One server for most tests (one model load); max_queue 1, so the 429 path takes three requests."""
+    with serving() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def client(server):
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=KEY, max_retries=0, timeout=120)
+    return openai_client(server)
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -254,16 +270,15 @@ def test_memory_budget_too_small_is_503(client, server, monkeypatch):
     assert "extra" not in server.runtime.pool.loaded()
 
 
-def test_memory_budget_holds_across_requests(client, server, monkeypatch):
+def test_memory_budget_holds_across_requests():
     """A budget with room for one expert: each request evicts the other expert instead of growing."""
-    client.completions.create(model="code", prompt="hi", **SHORT)
-    memory = server.health()["memory"]
-    one = memory["used_bytes"] // len(server.health()["loaded"])
-    monkeypatch.setattr(server.runtime.pool, "budget", int(one * 1.5))
-    for expert in ("general", "code", "general"):
-        assert client.completions.create(model=expert, prompt="hi", **SHORT).choices[0].finish_reason
-        health = server.health()
-        assert health["loaded"] == [expert] and health["memory"]["used_bytes"] <= one * 1.5
+    one = estimate_footprint(resolve(SMOL), 512).total
+    with serving(memory_budget=str(int(one * 1.5))) as tight:
+        client = openai_client(tight)
+        for expert in ("general", "code", "general"):
+            assert client.completions.create(model=expert, prompt="hi", **SHORT).choices[0].finish_reason
+            health = tight.health()
+            assert health["loaded"] == [expert] and health["memory"]["used_bytes"] <= one * 1.5
 
 
 def test_api_key_is_checked(server):
