@@ -33,6 +33,8 @@ import psutil
 from benchlib import ROOT, markdown_table
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CLIENT_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
+                  "tab:cyan"]  # no red: red marks a failed request
 
 
 @dataclass
@@ -183,7 +185,8 @@ def plot(path: Path, outcomes: list[Outcome], rss: list[tuple[float, int]]) -> N
             continue
         first = o.ttft_s if o.ttft_s is not None else o.total_s
         left.broken_barh([(o.start_s, first), (o.start_s + first, o.total_s - first)], (o.client - 0.3, 0.6),
-                         facecolors=["lightgrey", f"C{o.client % 10}"], edgecolor="white")
+                         facecolors=["lightgrey", CLIENT_COLOURS[o.client % len(CLIENT_COLOURS)]],
+                         edgecolor="white")
     left.set_yticks(range(max((o.client for o in outcomes), default=0) + 1))
     left.set(xlabel="time (s)", ylabel="client",
              title="requests: waiting for the first token (grey), streaming (colour), failed (x)")
