@@ -226,6 +226,8 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
             raise APIError(400, f"the request body is not valid JSON ({exc.msg} at position {exc.pos})") from None
         except UnicodeDecodeError:
             raise APIError(400, "the request body is not valid JSON (it is not UTF-8 text)") from None
+        except RecursionError:
+            raise APIError(400, "the request body is not valid JSON (nested too deeply)") from None
         if not isinstance(data, dict):
             raise APIError(400, "the request body must be a JSON object")
         try:

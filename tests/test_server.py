@@ -222,8 +222,8 @@ def test_bad_completion_bodies_are_400(server):
 
 
 def test_malformed_json_is_400(server):
-    assert "not valid JSON" in error_of(server.post("/v1/chat/completions", content=b'{"model": "code",'),
-                                        400)["message"]
+    for junk in (b'{"model": "code",', b"", b"\xff\xfe\x00", b"[" * 100_000):
+        assert "not valid JSON" in error_of(server.post("/v1/chat/completions", content=junk), 400)["message"]
     assert "JSON object" in error_of(server.post("/v1/chat/completions", [1, 2]), 400)["message"]
 
 
