@@ -226,12 +226,19 @@ def main() -> None:
     prompts = [json.loads(line)["prompt"] for line in Path(args.prompts).read_text("utf-8").splitlines() if line]
 
     key = args.api_key if args.url else secrets.token_hex(16)
-    proc, url = (None, args.url) if args.url else start_server(args, key)
-    pid = args.pid if args.url else proc.pid
+    if args.url:
+        proc, url, pid = None, args.url, args.pid
+    else:
+        proc, url = start_server(args, key)
+        pid = proc.pid
     try:
         warm = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=args.request_timeout)
         for model in dict.fromkeys(args.model.split(",")):  # load each model before the clock starts
-            warm.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+            try:
+                warm.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}],
+                                             max_tokens=1)
+            except openai.APIError as exc:
+                raise SystemExit(f"warm-up request for {model!r} failed: {exc}") from None
         t0 = time.perf_counter()
         sampler = RssSampler(pid, t0) if pid else None
         if sampler:
