@@ -17,18 +17,18 @@ import psutil
 
 from ..errors import ModelFileError, PromptError
 from ..gguf_file import read_gguf
-from .base import Vocab
+from .base import Vocab, batches
 
 log = logging.getLogger("edge_runtime.llama")
 
 KV_TYPES = {"f32": 0, "f16": ll.GGML_TYPE_F16, "q8_0": ll.GGML_TYPE_Q8_0, "q4_0": ll.GGML_TYPE_Q4_0,
             "q4_1": 3, "q5_0": 6, "q5_1": 7, "bf16": 30}
-_LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error
+_LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the last line
 
 
 @ll.llama_log_callback
 def _forward_llama_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-    if level >= _LOG_ERROR and text:
+    if level == _LOG_ERROR and text:
         log.error(text.decode("utf-8", errors="replace").rstrip())
 
 
@@ -197,10 +197,7 @@ class GGUFModel:
         if self._n_past + n > self.n_ctx:
             raise PromptError(f"{self.name}: {self._n_past + n} tokens exceed the context of {self.n_ctx}",
                               "shorten the prompt, lower max_tokens, or raise `context` in the config")
-        # n_batch slices; the last one holds every position whose logits are read
-        last = max(0, n - self.n_batch)
-        starts = [*range(0, last, self.n_batch), last]
-        for start, end in zip(starts, [*starts[1:], n]):
+        for start, end in batches(n, self.n_batch):
             m = end - start
             self._b_token[:m] = ids[start:end]
             self._b_pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)
