@@ -11,11 +11,14 @@ positions: verifying a draft needs logits at several positions, a prompt needs o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 OPSET = 21
 MS = "com.microsoft"
@@ -81,7 +84,7 @@ def _rope_cache(spec: DecoderSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_decoder(spec: DecoderSpec, weights: Weights, *, dtype: np.dtype = np.float32,
-                  progress=None) -> onnx.ModelProto:
+                  progress: tqdm | None = None) -> onnx.ModelProto:
     """The whole decoder; `progress` (a tqdm) is advanced once per layer."""
     g = _Graph(dtype)
     elem = helper.np_dtype_to_tensor_dtype(g.dtype)

@@ -14,7 +14,7 @@ from gguf import GGUFReader, GGUFValueType, GGUFWriter
 from gguf.quants import dequantize
 
 from edge_runtime.errors import ModelFileError
-from edge_runtime.gguf_file import read_gguf
+from edge_runtime.gguf_file import GGUFInfo, read_gguf
 
 from .decoder_graph import DecoderSpec
 
@@ -55,7 +55,7 @@ class GGUFSource:
         writer.close()
 
 
-def _spec(info) -> DecoderSpec:
+def _spec(info: GGUFInfo) -> DecoderSpec:
     arch = info.arch
     if arch not in ROPE_INTERLEAVED:
         raise ModelFileError(f"{info.path.name}: architecture {arch!r} cannot be exported to ONNX yet",

@@ -144,9 +144,8 @@ class ONNXModel:
         self._mask = np.ones((1, n_ctx), dtype=np.int64)
         self._logits = np.empty(self.max_logits * self.n_vocab, dtype=lay.logits_dtype)
         kv_shape = (1, lay.n_head_kv, n_ctx if self._shared else 0, lay.head_dim)
-        # the numpy arrays own the memory the OrtValues point at: keep them alive together
-        self._kv_arrays = [np.zeros(kv_shape, dtype=lay.kv_dtype) for _ in lay.kv]
-        self._kv = [ort.OrtValue.ortvalue_from_numpy(a) for a in self._kv_arrays]
+        # an OrtValue made from a numpy array uses (and keeps alive) the array's memory: no copy
+        self._kv = [ort.OrtValue.ortvalue_from_numpy(np.zeros(kv_shape, dtype=lay.kv_dtype)) for _ in lay.kv]
         self._n_past = 0
         log.info("%s: %s, %d layers, cache %s, providers %s", self.name, self.path.name, lay.n_layer,
                  "shared buffer" if self._shared else "concat", ", ".join(self.providers))
@@ -235,7 +234,6 @@ class ONNXModel:
             self._session = None
             self._io = None
             self._kv = []
-            self._kv_arrays = None
 
     def __del__(self) -> None:
         self.close()
