@@ -5,9 +5,10 @@ the input dimension, a float scale and an integer zero point per block (llama.cp
 Activations stay float; accuracy level 4 lets the CPU kernel use int8 dot products inside.
 
 `int4` keeps the layers that 4 bits hurt most at 8 bits, as llama.cpp's Q4_K_M mix does with Q6_K:
-the embedding table, the output projection and the FFN down projections. Measured on SmolLM2-135M
-(eval.txt, from the Q4_1 GGUF): all-4-bit blocks cost +16% perplexity against the GGUF, this mix +8%.
-`search` tries 13 scales per block and keeps the least-squares best (+6%, four times slower).
+the output projection and the FFN down projections (the embedding table, only looked up, stays 4-bit).
+Measured on SmolLM2-135M (eval.txt, exported from the Q4_1 GGUF): all-4-bit matrices cost +16%
+perplexity against the GGUF, this mix +8%. `search` tries 13 scales per block and keeps the
+least-squares best (about +6%, four times slower).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ BITS = {"int4": 4, "int8": 8}
 BLOCK = 32
 ACCURACY_LEVEL = 4
 EIGHT_BIT_NAMES = ("ffn_down", "down_proj", "lm_head", "output.weight")  # kept at 8 bits by int4
+EMBEDDING_BITS = {"int4": 4, "int8": 8}
 MS = "com.microsoft"
 
 
@@ -99,14 +101,14 @@ def _matmul_nbits(node: onnx.NodeProto, name: str, w: np.ndarray, bits: int, sea
     return new, inits
 
 
-def _gather_8bit(node: onnx.NodeProto, name: str, table: np.ndarray) -> tuple[onnx.NodeProto, list]:
-    q, scales, zero = quantize_blocks(table, 8)
-    dtype = table.dtype
-    inits = [numpy_helper.from_array(q.reshape(table.shape[0], -1)[:, :table.shape[1]], name + "_q"),
-             numpy_helper.from_array(scales.astype(dtype), name + "_scales"),
-             numpy_helper.from_array(zero, name + "_zp")]
+def _gather_blocks(node: onnx.NodeProto, name: str, table: np.ndarray, bits: int) -> tuple[onnx.NodeProto, list]:
+    q, scales, zero = quantize_blocks(table, bits)
+    q = q.reshape(table.shape[0], -1)[:, :table.shape[1]]
+    inits = [numpy_helper.from_array(_pack4(q) if bits == 4 else q, name + "_q"),
+             numpy_helper.from_array(scales.astype(table.dtype), name + "_scales"),
+             numpy_helper.from_array(_pack4(zero) if bits == 4 else zero, name + "_zp")]
     new = helper.make_node("GatherBlockQuantized", [name + "_q", node.input[1], name + "_scales", name + "_zp"],
-                           list(node.output), name=node.name, domain=MS, bits=8, block_size=BLOCK,
+                           list(node.output), name=node.name, domain=MS, bits=bits, block_size=BLOCK,
                            quantize_axis=1, gather_axis=0)
     return new, inits
 
@@ -130,7 +132,7 @@ def quantize_weights(model: onnx.ModelProto, scheme: str, *, search: bool = Fals
             continue
         array = numpy_helper.to_array(tensor)
         if node.op_type == "Gather":
-            new, extra = _gather_8bit(node, weight, array)
+            new, extra = _gather_blocks(node, weight, array, EMBEDDING_BITS[scheme])
         elif array.dtype != np.float32:
             raise ModelFileError(f"{weight}: float16 weights; this quantizer writes float32-activation MatMulNBits",
                                  "quantize a float32 model (`quantize export --weights fp32`)")

@@ -128,6 +128,17 @@ def test_forward_chunks_truncate_and_logits_for(onnx_model: ONNXModel) -> None:
         onnx_model.forward(ids, logits_for=len(ids) + 1)
 
 
+def test_logits_do_not_depend_on_batch_size(onnx_model: ONNXModel) -> None:
+    """Verification scores k+1 tokens at once; decoding scores one: they must agree exactly."""
+    ids = onnx_model.tokenize("Once upon a time, in a small village by the sea, there lived")
+    onnx_model.truncate(0)
+    onnx_model.forward(ids[:6])
+    batch = onnx_model.forward(ids[6:], logits_for=len(ids) - 6).copy()
+    onnx_model.truncate(6)
+    single = np.stack([onnx_model.forward([t])[-1].copy() for t in ids[6:]])
+    np.testing.assert_array_equal(single, batch)
+
+
 def test_concat_cache_mode_gives_the_same_logits(int4_dir: Path, onnx_model: ONNXModel, monkeypatch) -> None:
     """Optimum-style graphs return past + new; the same graph fed that way must agree with the shared buffer."""
     import edge_runtime.backends.onnx as onnx_backend

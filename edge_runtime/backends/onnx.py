@@ -190,6 +190,19 @@ class ONNXModel:
     def _run(self, chunk: list[int], k: int) -> np.ndarray:
         lay, io, m = self._layout, self._io, len(chunk)
         total = self._n_past + m
+        if m == 1 and self._shared and lay.has_logits_to_keep and total < self.n_ctx:
+            # onnxruntime's MatMulNBits computes one row on another path than several, and the logits
+            # differ by up to ~1; a token's logits must not depend on how many tokens came with it (greedy
+            # speculative output must equal greedy decoding), so one token runs as two rows. The spare
+            # row lands past n_past in the shared buffer, where the next step overwrites it.
+            logits = self._run_rows([chunk[0], chunk[0]], 2)[:1]
+            self._n_past -= 1
+            return logits
+        return self._run_rows(chunk, k)
+
+    def _run_rows(self, chunk: list[int], k: int) -> np.ndarray:
+        lay, io, m = self._layout, self._io, len(chunk)
+        total = self._n_past + m
         io.clear_binding_outputs()
         io.bind_cpu_input("input_ids", np.asarray([chunk], dtype=np.int64))
         if lay.has_mask:
