@@ -288,3 +288,65 @@ def test_tokenizer_json_directory(int4_dir: Path, smol_path: Path, gguf: GGUFMod
         assert greedy(model, ids, 2) == greedy(gguf, ids, 2)
     finally:
         model.close()
+
+
+def test_imatrix_guides_requantization(smol_path: Path, tmp_path: Path) -> None:
+    """A (synthetic) llama-imatrix GGUF reaches llama.cpp: the Q4_K result changes, and still loads."""
+    from gguf import GGUFWriter
+
+    from edge_runtime.gguf_file import read_gguf
+    from quantize.gguf import requantize
+
+    info = read_gguf(smol_path)
+    rng = np.random.default_rng(0)
+    writer = GGUFWriter(str(tmp_path / "imatrix.gguf"), "imatrix")
+    for i in range(info.n_layer):
+        for name, n_in in (("ffn_down", info.arch_get("feed_forward_length")), ("ffn_up", info.n_embd),
+                           ("ffn_gate", info.n_embd), ("attn_q", info.n_embd), ("attn_k", info.n_embd),
+                           ("attn_v", info.n_embd), ("attn_output", info.n_embd)):
+            writer.add_tensor(f"blk.{i}.{name}.weight.in_sum2", rng.uniform(0.1, 50, (1, n_in)).astype(np.float32))
+            writer.add_tensor(f"blk.{i}.{name}.weight.counts", np.full((1,), 10.0, np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    plain = requantize(smol_path, tmp_path / "plain.gguf", "Q4_K_S")
+    guided = requantize(smol_path, tmp_path / "guided.gguf", "Q4_K_S", imatrix=tmp_path / "imatrix.gguf")
+    assert plain.read_bytes() != guided.read_bytes()
+    GGUFModel(guided, n_ctx=64, n_threads=1).close()
+    with pytest.raises(ModelFileError):
+        requantize(smol_path, tmp_path / "bad.gguf", "Q4_K_S", imatrix=smol_path)
+
+
+@pytest.mark.parametrize("scheme", ["int4", "int8"])
+def test_quantize_onnx_directory(scheme: str, tmp_path: Path) -> None:
+    """Block quantization on a small float graph: MatMul (K not a multiple of 32) and Gather."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from quantize.onnx import quantize_onnx, save_model
+
+    rng = np.random.default_rng(1)
+    table, weight = rng.standard_normal((50, 64)).astype(np.float32), rng.standard_normal((64, 48)).astype(np.float32)
+    weight2 = rng.standard_normal((48, 40)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["h"]), helper.make_node("MatMul", ["h", "w"], ["h2"]),
+         helper.make_node("MatMul", ["h2", "w2"], ["y"])], "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 40])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(weight, "w"),
+         numpy_helper.from_array(weight2, "w2")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    source = tmp_path / "float"
+    source.mkdir()
+    save_model(model, source)
+    (source / "tokenizer.json").write_text("{}")
+    out = quantize_onnx(source, tmp_path / scheme, scheme)
+    assert (out / "tokenizer.json").is_file()
+    assert {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node} == {"GatherBlockQuantized", "MatMulNBits"}
+    ids = np.arange(50, dtype=np.int64)
+    expected = table[ids] @ weight @ weight2
+    got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    assert np.abs(got - expected).mean() < (0.25 if scheme == "int4" else 0.05) * np.abs(expected).mean()
