@@ -6,9 +6,9 @@ Activations stay float; accuracy level 4 lets the CPU kernel use int8 dot produc
 
 `int4` keeps the layers that 4 bits hurt most at 8 bits, as llama.cpp's Q4_K_M mix does with Q6_K:
 the output projection and the FFN down projections (the embedding table, only looked up, stays 4-bit).
-Measured on SmolLM2-135M (eval.txt, exported from the Q4_1 GGUF): all-4-bit matrices cost +16%
-perplexity against the GGUF, this mix +8%. `search` tries 13 scales per block and keeps the
-least-squares best (about +6%, four times slower).
+Measured on SmolLM2-135M (eval.txt, exported from the Q4_1 GGUF), perplexity against the GGUF's:
+4 bits for every block matrix +16%, this mix +8%; `search` (13 scales per block, the least-squares
+best kept) brings the mix to +6% at four times the quantization time.
 """
 from __future__ import annotations
 

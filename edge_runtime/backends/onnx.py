@@ -188,9 +188,7 @@ class ONNXModel:
         return logits
 
     def _run(self, chunk: list[int], k: int) -> np.ndarray:
-        lay, io, m = self._layout, self._io, len(chunk)
-        total = self._n_past + m
-        if m == 1 and self._shared and lay.has_logits_to_keep and total < self.n_ctx:
+        if len(chunk) == 1 and self._shared and self._layout.has_logits_to_keep and self._n_past + 1 < self.n_ctx:
             # onnxruntime's MatMulNBits computes one row on another path than several, and the logits
             # differ by up to ~1; a token's logits must not depend on how many tokens came with it (greedy
             # speculative output must equal greedy decoding), so one token runs as two rows. The spare
