@@ -67,7 +67,18 @@ class Footprint:
 
 def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: int = 512,
                        max_logits: int = 64) -> Footprint:
-    """Weights from tensor extents, KV from the architecture, compute buffers from batch and vocab."""
+    """Weights from tensor extents, KV from the architecture, compute buffers from batch and vocab.
+
+    ONNX models: the stored weights (the graph and its external data) plus 10%; their KV layout is
+    read from the graph at load time, where the backend's `footprint` reports it.
+    """
+    from .backends import is_onnx
+    from .backends.onnx import find_model_file
+
+    if is_onnx(path):
+        model = find_model_file(Path(path))
+        stored = sum(f.stat().st_size for f in model.parent.glob(model.name + "*"))
+        return Footprint(stored, 0, stored // 10)
     info = read_gguf(path)
     n_ctx = min(n_ctx, info.context_length or n_ctx)
     kv = info.kv_cache_bytes(n_ctx, kv_type)

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import psutil
 
-from .backends import CausalLM, open_model
+from .backends import CausalLM, is_onnx, open_model
 from .backends.gguf import default_threads
 from .catalog import resolve
 from .chat import Message, encode_prompt
@@ -161,9 +161,10 @@ class Runtime:
         cfg = self.config
         path = resolve(ref)
         need = estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch).total
-        return self.pool.get(key, need, lambda: open_model(
-            path, name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch, kv_type=cfg.kv_type,
-            use_mmap=cfg.mmap, use_mlock=cfg.mlock))
+        options: dict[str, Any] = dict(name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch)
+        if not is_onnx(path):
+            options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock)
+        return self.pool.get(key, need, lambda: open_model(path, **options))
 
     def expert_model(self, name: str) -> CausalLM:
         exp = self.config.expert(name)

@@ -1,18 +1,24 @@
-"""Backends behind the CausalLM seam, chosen by the model file's format."""
+"""Model backends behind the CausalLM protocol; `open_model` picks one from the path."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from .base import CausalLM, Vocab
+from .base import CausalLM
 
 
-def open_model(path: Path, *, name: str, n_ctx: int, n_threads: int, n_batch: int = 512, kv_type: str = "f16",
-               use_mmap: bool = True, use_mlock: bool = False) -> CausalLM:
-    """Load a model file as a CausalLM: GGUF through llama.cpp (ONNX directories through onnxruntime)."""
+def is_onnx(path: str | Path) -> bool:
+    """A .onnx file, or a directory that holds one (an export, a genai or Optimum model directory)."""
+    path = Path(path)
+    return path.suffix == ".onnx" or (path.is_dir() and any(path.glob("*.onnx")))
+
+
+def open_model(path: str | Path, **options: Any) -> CausalLM:
+    """ONNXModel for ONNX files and directories, GGUFModel otherwise; options go to the constructor."""
+    if is_onnx(path):
+        from .onnx import ONNXModel
+
+        return ONNXModel(path, **options)
     from .gguf import GGUFModel
 
-    return GGUFModel(path, name=name, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, kv_type=kv_type,
-                     use_mmap=use_mmap, use_mlock=use_mlock)
-
-
-__all__ = ["CausalLM", "Vocab", "open_model"]
+    return GGUFModel(path, **options)

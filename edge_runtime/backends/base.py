@@ -24,6 +24,14 @@ class Vocab:
     texts: list[bytes] = field(repr=False, default_factory=list)  # token id -> raw token text
 
 
+def batches(n: int, size: int) -> list[tuple[int, int]]:
+    """[start, end) slices of at most `size` tokens; the last one is full, so it holds every position
+    whose logits may be asked for (up to `size`)."""
+    last = max(0, n - size)
+    starts = [*range(0, last, size), last]
+    return list(zip(starts, [*starts[1:], n]))
+
+
 @runtime_checkable
 class CausalLM(Protocol):
     """A decoder-only language model with a KV cache for one sequence."""

@@ -17,18 +17,18 @@ import psutil
 
 from ..errors import ModelFileError, PromptError
 from ..gguf_file import read_gguf
-from .base import Vocab
+from .base import Vocab, batches
 
 log = logging.getLogger("edge_runtime.llama")
 
 KV_TYPES = {"f32": 0, "f16": ll.GGML_TYPE_F16, "q8_0": ll.GGML_TYPE_Q8_0, "q4_0": ll.GGML_TYPE_Q4_0,
             "q4_1": 3, "q5_0": 6, "q5_1": 7, "bf16": 30}
-_LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error
+_LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the last line
 
 
 @ll.llama_log_callback
 def _forward_llama_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-    if level >= _LOG_ERROR and text:
+    if level == _LOG_ERROR and text:
         log.error(text.decode("utf-8", errors="replace").rstrip())
 
 
@@ -53,7 +53,80 @@ def default_threads() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
-EXACT_BATCH = 7  # largest batch whose logits equal one-token steps bit for bit (see use_extra_bufts)
+class LlamaVocab:
+    """Tokenizer, vocabulary and chat template of a llama.cpp model.
+
+    The GGUF backend wraps its own model; `from_gguf` loads only the vocabulary of a GGUF (no weights),
+    so a model that runs elsewhere (ONNX) tokenizes exactly as its GGUF sibling does.
+    """
+
+    def __init__(self, model: ll.llama_model_p, *, owned: bool = False) -> None:
+        self._model = model if owned else None  # freed by close() only when this object loaded it
+        self._vocab_p = ll.llama_model_get_vocab(model)
+        self._pieces: dict[int, bytes] = {}
+        self._piece_buf = ctypes.create_string_buffer(256)
+        template = ll.llama_model_chat_template(model, None)
+        self.chat_template: str | None = template.decode("utf-8") if template else None
+        self.vocab = self._read_vocab()
+
+    @classmethod
+    def from_gguf(cls, path: str | Path) -> "LlamaVocab":
+        path = Path(path)
+        read_gguf(path)  # refuses missing, foreign and truncated files with a clear message
+        _init_backend()
+        mparams = ll.llama_model_default_params()
+        mparams.vocab_only = True
+        model = ll.llama_model_load_from_file(str(path).encode(), mparams)
+        if not model:
+            raise ModelFileError(f"llama.cpp could not read the vocabulary of {path.name}",
+                                 "the file is damaged or its tokenizer type is unsupported")
+        return cls(model, owned=True)
+
+    def _read_vocab(self) -> Vocab:
+        v = self._vocab_p
+        n_vocab = ll.llama_vocab_n_tokens(v)
+        texts = [ll.llama_vocab_get_text(v, i) or b"" for i in range(n_vocab)]
+        eog = frozenset(i for i in range(n_vocab) if ll.llama_vocab_is_eog(v, i))
+        bos, eos = ll.llama_vocab_bos(v), ll.llama_vocab_eos(v)
+        vtype = {1: "spm", 2: "bpe", 3: "wpm", 4: "ugm", 5: "rwkv", 6: "plamo2"}.get(ll.llama_vocab_type(v), "none")
+        return Vocab(size=n_vocab, vocab_type=vtype, bos=bos if bos >= 0 else None,
+                     eos=eos if eos >= 0 else None, eog=eog, add_bos=bool(ll.llama_vocab_get_add_bos(v)),
+                     texts=texts)
+
+    def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
+        raw = text.encode("utf-8")
+        add = self.vocab.add_bos if add_bos is None else add_bos
+        cap = len(raw) + 8
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
+        if n < 0:
+            cap = -n
+            buf = (ll.llama_token * cap)()
+            n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
+        return list(buf[:n])
+
+    def token_bytes(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            n = ll.llama_token_to_piece(self._vocab_p, token, self._piece_buf, len(self._piece_buf), 0, False)
+            if n < 0:
+                big = ctypes.create_string_buffer(-n)
+                n = ll.llama_token_to_piece(self._vocab_p, token, big, -n, 0, False)
+                piece = big.raw[:n]
+            else:
+                piece = self._piece_buf.raw[:n]
+            self._pieces[token] = piece
+        return piece
+
+    def detokenize(self, ids: list[int]) -> bytes:
+        return b"".join(self.token_bytes(t) for t in ids)
+
+    def close(self) -> None:
+        if self._model:
+            ll.llama_model_free(self._model)
+            self._model = None
+
+
 
 
 class GGUFModel:
@@ -98,8 +171,6 @@ class GGUFModel:
         self.kv_type = kv_type
         self.n_threads = threads
         self._mem = ll.llama_get_memory(self._ctx)
-        self._vocab_p = ll.llama_model_get_vocab(self._model)
-        self.n_vocab = ll.llama_vocab_n_tokens(self._vocab_p)
         self._batch = ll.llama_batch_init(n_batch, 0, 1)
         self._b_token = np.ctypeslib.as_array(self._batch.token, shape=(n_batch,))
         self._b_pos = np.ctypeslib.as_array(self._batch.pos, shape=(n_batch,))
@@ -108,21 +179,10 @@ class GGUFModel:
         for i in range(n_batch):
             self._batch.seq_id[i][0] = 0
         self._n_past = 0
-        self._pieces: dict[int, bytes] = {}
-        self._piece_buf = ctypes.create_string_buffer(256)
-        template = ll.llama_model_chat_template(self._model, None)
-        self.chat_template: str | None = template.decode("utf-8") if template else None
-        self.vocab = self._read_vocab()
-
-    def _read_vocab(self) -> Vocab:
-        v = self._vocab_p
-        texts = [ll.llama_vocab_get_text(v, i) or b"" for i in range(self.n_vocab)]
-        eog = frozenset(i for i in range(self.n_vocab) if ll.llama_vocab_is_eog(v, i))
-        bos, eos = ll.llama_vocab_bos(v), ll.llama_vocab_eos(v)
-        vtype = {1: "spm", 2: "bpe", 3: "wpm", 4: "ugm", 5: "rwkv", 6: "plamo2"}.get(ll.llama_vocab_type(v), "none")
-        return Vocab(size=self.n_vocab, vocab_type=vtype, bos=bos if bos >= 0 else None,
-                     eos=eos if eos >= 0 else None, eog=eog, add_bos=bool(ll.llama_vocab_get_add_bos(v)),
-                     texts=texts)
+        self.tokenizer = LlamaVocab(self._model)
+        self.n_vocab = self.tokenizer.vocab.size
+        self.vocab = self.tokenizer.vocab
+        self.chat_template = self.tokenizer.chat_template
 
     @property
     def n_past(self) -> int:
@@ -133,32 +193,13 @@ class GGUFModel:
         return int(ll.llama_model_size(self._model)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
 
     def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
-        raw = text.encode("utf-8")
-        add = self.vocab.add_bos if add_bos is None else add_bos
-        cap = len(raw) + 8
-        buf = (ll.llama_token * cap)()
-        n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
-        if n < 0:
-            cap = -n
-            buf = (ll.llama_token * cap)()
-            n = ll.llama_tokenize(self._vocab_p, raw, len(raw), buf, cap, add, special)
-        return list(buf[:n])
+        return self.tokenizer.tokenize(text, special=special, add_bos=add_bos)
 
     def token_bytes(self, token: int) -> bytes:
-        piece = self._pieces.get(token)
-        if piece is None:
-            n = ll.llama_token_to_piece(self._vocab_p, token, self._piece_buf, len(self._piece_buf), 0, False)
-            if n < 0:
-                big = ctypes.create_string_buffer(-n)
-                n = ll.llama_token_to_piece(self._vocab_p, token, big, -n, 0, False)
-                piece = big.raw[:n]
-            else:
-                piece = self._piece_buf.raw[:n]
-            self._pieces[token] = piece
-        return piece
+        return self.tokenizer.token_bytes(token)
 
     def detokenize(self, ids: list[int]) -> bytes:
-        return b"".join(self.token_bytes(t) for t in ids)
+        return self.tokenizer.detokenize(ids)
 
     def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
         n = len(ids)
@@ -169,10 +210,7 @@ class GGUFModel:
         if self._n_past + n > self.n_ctx:
             raise PromptError(f"{self.name}: {self._n_past + n} tokens exceed the context of {self.n_ctx}",
                               "shorten the prompt, lower max_tokens, or raise `context` in the config")
-        # n_batch slices; the last one holds every position whose logits are read
-        last = max(0, n - self.n_batch)
-        starts = [*range(0, last, self.n_batch), last]
-        for start, end in zip(starts, [*starts[1:], n]):
+        for start, end in batches(n, self.n_batch):
             m = end - start
             self._b_token[:m] = ids[start:end]
             self._b_pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)

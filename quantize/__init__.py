@@ -1,0 +1,1 @@
+"""quantize: make GGUF and ONNX models small (`python -m quantize`), and measure what that cost."""
