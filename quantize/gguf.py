@@ -40,7 +40,7 @@ def _progress_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         log.error(text.decode("utf-8", errors="replace").rstrip())
 
 
-TYPES = {t.name.removeprefix("MOSTLY_"): int(t) for t in LlamaFileType
+TYPES = {t.name.removeprefix("MOSTLY_").removeprefix("ALL_"): int(t) for t in LlamaFileType
          if t.name.startswith(("MOSTLY_", "ALL_F32")) and "GUESSED" not in t.name}
 
 
