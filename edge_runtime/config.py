@@ -26,6 +26,7 @@ class ExpertConfig:
     draft: str = ""  # a model reference for `--draft model|auto`; empty: lookup only
     context: int = 0  # 0: the runtime's `context`
     description: str = ""
+    tokenizer: str = ""  # ONNX experts without a tokenizer.json: a GGUF of the same family
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Config:
     kv_type: str = "f16"
     mmap: bool = True
     mlock: bool = False
+    providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""

@@ -156,19 +156,21 @@ class Runtime:
     def _context(self, exp: ExpertConfig) -> int:
         return exp.context or self.config.context
 
-    def load(self, ref: str, *, key: str, n_ctx: int) -> CausalLM:
+    def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "") -> CausalLM:
         """A model through the pool: its footprint is planned from the header before loading."""
         cfg = self.config
         path = resolve(ref)
         need = estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch).total
         options: dict[str, Any] = dict(name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch)
-        if not is_onnx(path):
+        if is_onnx(path):
+            options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
+        else:
             options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock)
         return self.pool.get(key, need, lambda: open_model(path, **options))
 
     def expert_model(self, name: str) -> CausalLM:
         exp = self.config.expert(name)
-        return self.load(exp.model, key=name, n_ctx=self._context(exp))
+        return self.load(exp.model, key=name, n_ctx=self._context(exp), tokenizer=exp.tokenizer)
 
     def _drafter(self, exp: ExpertConfig, target: CausalLM, mode: str, params: SamplingParams,
                  notes: list[str]) -> Drafter | None:

@@ -350,3 +350,25 @@ def test_quantize_onnx_directory(scheme: str, tmp_path: Path) -> None:
     expected = table[ids] @ weight @ weight2
     got = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
     assert np.abs(got - expected).mean() < (0.25 if scheme == "int4" else 0.05) * np.abs(expected).mean()
+
+
+def test_runtime_routes_to_an_onnx_expert_and_drafts_speculatively(int4_dir: Path, smol_path: Path,
+                                                                    tmp_path: Path) -> None:
+    """The issue's user story: an exported int4 expert added to a config is routed to and speculatively
+    decoded (prompt lookup), with the GGUF expert's own greedy text."""
+    from edge_runtime.config import load_config
+    from edge_runtime.runtime import Runtime
+
+    cfg = tmp_path / "onnx.toml"
+    cfg.write_text(f'inherit = false\ncontext = 512\ndefault_expert = "onnx"\n[router]\nfallback = "onnx"\n'
+                   f'[experts.onnx]\nmodel = "{int4_dir}"\ndomains = ["code", "math", "writing", "general"]\n'
+                   f'[experts.gguf]\nmodel = "{smol_path}"\n')
+    runtime = Runtime(load_config(cfg), threads=2)
+    try:
+        prompt = "Repeat this list exactly: apple, banana, cherry, apple, banana, cherry."
+        routed = runtime.generate(prompt, expert="auto", draft="lookup", max_tokens=24)
+        assert routed.route.expert == "onnx" and routed.draft == "lookup" and routed.stats.drafted > 0
+        onnx_plain = runtime.generate(prompt, expert="onnx", draft="none", max_tokens=24)
+        assert routed.text == onnx_plain.text
+    finally:
+        runtime.close()
