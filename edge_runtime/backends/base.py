@@ -6,9 +6,11 @@ positions only; `truncate` rolls the cache back (rejected draft tokens, prefix r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from ..errors import PromptError
 
 
 @dataclass
@@ -30,6 +32,32 @@ def batches(n: int, size: int) -> list[tuple[int, int]]:
     last = max(0, n - size)
     starts = [*range(0, last, size), last]
     return list(zip(starts, [*starts[1:], n]))
+
+
+def check_forward(model: "CausalLM", n: int, logits_for: int, max_logits: int) -> None:
+    """The arguments every backend's `forward` refuses: nothing to do, logits it cannot give, overflow."""
+    if n == 0:
+        raise ValueError("forward needs at least one token")
+    if not 1 <= logits_for <= min(n, max_logits):
+        raise ValueError(f"logits_for={logits_for} must be in 1..{min(n, max_logits)}")
+    if model.n_past + n > model.n_ctx:
+        raise PromptError(f"{model.name}: {model.n_past + n} tokens exceed the context of {model.n_ctx}",
+                          "shorten the prompt, lower max_tokens, or raise `context` in the config")
+
+
+class TokenizerMethods:
+    """The text side of the protocol for backends that keep their tokenizer in `self.tokenizer`."""
+
+    tokenizer: Any
+
+    def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
+        return self.tokenizer.tokenize(text, special=special, add_bos=add_bos)
+
+    def token_bytes(self, token: int) -> bytes:
+        return self.tokenizer.token_bytes(token)
+
+    def detokenize(self, ids: list[int]) -> bytes:
+        return self.tokenizer.detokenize(ids)
 
 
 @runtime_checkable

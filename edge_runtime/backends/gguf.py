@@ -15,9 +15,9 @@ import llama_cpp as ll
 import numpy as np
 import psutil
 
-from ..errors import ModelFileError, PromptError
+from ..errors import ModelFileError
 from ..gguf_file import read_gguf
-from .base import Vocab, batches
+from .base import TokenizerMethods, Vocab, batches, check_forward
 
 log = logging.getLogger("edge_runtime.llama")
 
@@ -129,7 +129,7 @@ class LlamaVocab:
 
 
 
-class GGUFModel:
+class GGUFModel(TokenizerMethods):
     """A GGUF model with one KV-cache sequence, implementing the CausalLM protocol."""
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
@@ -192,24 +192,9 @@ class GGUFModel:
     def footprint(self) -> int:
         return int(ll.llama_model_size(self._model)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
 
-    def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
-        return self.tokenizer.tokenize(text, special=special, add_bos=add_bos)
-
-    def token_bytes(self, token: int) -> bytes:
-        return self.tokenizer.token_bytes(token)
-
-    def detokenize(self, ids: list[int]) -> bytes:
-        return self.tokenizer.detokenize(ids)
-
     def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
         n = len(ids)
-        if n == 0:
-            raise ValueError("forward needs at least one token")
-        if not 1 <= logits_for <= min(n, self.max_logits):
-            raise ValueError(f"logits_for={logits_for} must be in 1..{min(n, self.max_logits)}")
-        if self._n_past + n > self.n_ctx:
-            raise PromptError(f"{self.name}: {self._n_past + n} tokens exceed the context of {self.n_ctx}",
-                              "shorten the prompt, lower max_tokens, or raise `context` in the config")
+        check_forward(self, n, logits_for, self.max_logits)
         for start, end in batches(n, self.n_batch):
             m = end - start
             self._b_token[:m] = ids[start:end]

@@ -20,8 +20,8 @@ from typing import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import ModelFileError, PromptError
-from .base import Vocab, batches
+from ..errors import ModelFileError
+from .base import TokenizerMethods, Vocab, batches, check_forward
 from .gguf import default_threads
 from .tokenizer import Tokenizer, open_tokenizer
 
@@ -109,7 +109,7 @@ def _model_hints(session: ort.InferenceSession, directory: Path) -> tuple[bool, 
     return shared, context
 
 
-class ONNXModel:
+class ONNXModel(TokenizerMethods):
     """An ONNX decoder with one KV-cache sequence, implementing the CausalLM protocol."""
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
@@ -164,24 +164,9 @@ class ONNXModel:
         kv = 2 * lay.n_layer * lay.n_head_kv * lay.head_dim * self.n_ctx * np.dtype(lay.kv_dtype).itemsize
         return weights + kv + self._logits.nbytes
 
-    def tokenize(self, text: str, *, special: bool = False, add_bos: bool | None = None) -> list[int]:
-        return self.tokenizer.tokenize(text, special=special, add_bos=add_bos)
-
-    def token_bytes(self, token: int) -> bytes:
-        return self.tokenizer.token_bytes(token)
-
-    def detokenize(self, ids: list[int]) -> bytes:
-        return self.tokenizer.detokenize(ids)
-
     def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
         n = len(ids)
-        if n == 0:
-            raise ValueError("forward needs at least one token")
-        if not 1 <= logits_for <= min(n, self.max_logits):
-            raise ValueError(f"logits_for={logits_for} must be in 1..{min(n, self.max_logits)}")
-        if self._n_past + n > self.n_ctx:
-            raise PromptError(f"{self.name}: {self._n_past + n} tokens exceed the context of {self.n_ctx}",
-                              "shorten the prompt, lower max_tokens, or raise `context` in the config")
+        check_forward(self, n, logits_for, self.max_logits)
         logits = None
         for start, end in batches(n, self.n_batch):
             logits = self._run(ids[start:end], logits_for if end == n else 1)
