@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", default="plain,lookup,model,lookup+model")
     ap.add_argument("--no-llama", action="store_true", help="skip llama.cpp's own tools")
+    ap.add_argument("--llama-methods", default=",".join(LLAMA_METHODS), help="which of llama.cpp's to run")
+    ap.add_argument("--kinds", default="", help="only these prompt kinds, comma-separated")
     ap.add_argument("--limit", type=int, default=0, help="only the first N prompts")
     ap.add_argument("--out-dir", default=str(ROOT / "out"))
     args = ap.parse_args()
@@ -70,7 +72,9 @@ def main() -> None:
     methods = args.methods.split(",")
     prompts = [json.loads(line) for line in Path(args.prompts).read_text().splitlines() if line.strip()]
     prompts = prompts[:args.limit] if args.limit else prompts
-    llama = {} if args.no_llama else LLAMA_METHODS
+    if args.kinds:
+        prompts = [p for p in prompts if p["kind"] in args.kinds.split(",")]
+    llama = {} if args.no_llama else {k: LLAMA_METHODS[k] for k in args.llama_methods.split(",")}
     if llama:
         ensure_llama_tools()
 

@@ -45,7 +45,7 @@ def llama_speculative(model: Path, prompt: str, *, n_gen: int, threads: int = 2,
         m = re.search(pattern, log)
         return float(m.group(1)) if m else float("nan")
 
-    return {"tokens_per_s": grab(r"speed:\s*([0-9.]+) t/s"), "decoded": grab(r"decoded\s+(\d+) tokens"),
+    return {"tokens_per_s": grab(r"decoded\s+\d+ tokens in\s+[0-9.]+ seconds, speed:\s*([0-9.]+) t/s"), "decoded": grab(r"decoded\s+(\d+) tokens"),
             "drafted": grab(r"n_drafted\s*=\s*(\d+)"), "accepted": grab(r"n_accept\s*=\s*(\d+)")}
 
 
