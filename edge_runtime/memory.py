@@ -111,13 +111,20 @@ class ModelPool:
     def loaded(self) -> list[str]:
         return list(self._models)
 
+    def room(self) -> int | None:
+        """Bytes a new model could get after evicting everything not pinned (None: no budget)."""
+        if self.budget is None:
+            return None
+        with self._lock:
+            return self.budget - sum(size for k, (_, size) in self._models.items() if self._pins.get(k))
+
     def _make_room(self, need: int, key: str) -> None:
         if self.budget is None:
             return
         if need > self.budget:
             raise BudgetError(f"{key!r} needs {fmt_bytes(need)} but only {fmt_bytes(max(0, self.budget))} of the "
                               "memory budget is left for models (the rest holds the process itself)",
-                              "raise --memory-budget, lower `context` or `kv_type`, or choose a smaller expert")
+                              "raise --memory-budget, set a smaller `kv_type`, or choose a smaller expert")
         for victim in [k for k in self._models if not self._pins.get(k)]:
             if self.used + need <= self.budget:
                 break

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -23,6 +24,7 @@ from .speculative.drafters import CombinedDrafter, Drafter, ModelDrafter, Prompt
 # A model draft pays on a memory-bound CPU only when its step is far cheaper than the target's;
 # the step cost follows the weight bytes read. Measured: the 0.5B at 44% of the 1.5B loses (0.62x).
 MODEL_DRAFT_MAX_COST = 0.25
+MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
 
 
 @dataclass
@@ -156,10 +158,28 @@ class Runtime:
     def _context(self, exp: ExpertConfig) -> int:
         return exp.context or self.config.context
 
-    def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "") -> CausalLM:
+    def _fitted_context(self, path: Path, key: str, n_ctx: int, notes: list[str]) -> int:
+        """The configured context, halved until the model fits the budget's room (and said so).
+
+        Below MIN_CONTEXT the pool refuses with the smallest configuration's numbers.
+        """
+        room = self.pool.room()
+        if room is None or key in self.pool.loaded() or is_onnx(path):
+            return n_ctx
+        fitted = n_ctx
+        while fitted > MIN_CONTEXT and estimate_footprint(path, fitted, self.config.kv_type,
+                                                          self.config.batch).total > room:
+            fitted = max(MIN_CONTEXT, fitted // 2)
+        if fitted != n_ctx:
+            notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
+        return fitted
+
+    def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "",
+             notes: list[str] | None = None) -> CausalLM:
         """A model through the pool: its footprint is planned from the header before loading."""
         cfg = self.config
         path = resolve(ref)
+        n_ctx = self._fitted_context(path, key, n_ctx, notes if notes is not None else [])
         need = estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch).total
         options: dict[str, Any] = dict(name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch)
         if is_onnx(path):
@@ -168,9 +188,9 @@ class Runtime:
             options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock)
         return self.pool.get(key, need, lambda: open_model(path, **options))
 
-    def expert_model(self, name: str) -> CausalLM:
+    def expert_model(self, name: str, notes: list[str] | None = None) -> CausalLM:
         exp = self.config.expert(name)
-        return self.load(exp.model, key=name, n_ctx=self._context(exp), tokenizer=exp.tokenizer)
+        return self.load(exp.model, key=name, n_ctx=self._context(exp), tokenizer=exp.tokenizer, notes=notes)
 
     def _drafter(self, exp: ExpertConfig, target: CausalLM, mode: str, params: SamplingParams,
                  notes: list[str]) -> Drafter | None:
@@ -192,7 +212,7 @@ class Runtime:
                 return lookup
         key = f"{exp.name}/draft"
         try:
-            draft = self.load(exp.draft, key=key, n_ctx=self._context(exp))
+            draft = self.load(exp.draft, key=key, n_ctx=target.n_ctx)
         except (BudgetError, ModelFileError) as exc:  # degrade before refusing: lookup costs no memory
             notes.append(f"model draft unavailable ({exc.message}); using lookup drafting")
             return lookup
@@ -229,7 +249,7 @@ class Runtime:
             ranked = ranked[:1]
         for i, name in enumerate(ranked):
             try:
-                model = self.expert_model(name)
+                model = self.expert_model(name, notes)
             except EdgeRuntimeError as exc:
                 if i == len(ranked) - 1:
                     raise
@@ -290,7 +310,7 @@ class Runtime:
         loaded: list[tuple[str, float, CausalLM]] = []
         for name, weight in plan:
             try:
-                loaded.append((name, weight, self.expert_model(name)))
+                loaded.append((name, weight, self.expert_model(name, notes)))
             except EdgeRuntimeError as exc:  # over budget or missing: fuse fewer, never crash
                 notes.append(f"expert {name!r} left out of fusion: {exc.message}")
         if len(loaded) < 2:

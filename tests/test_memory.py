@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from edge_runtime.config import load_config
-from edge_runtime.memory import parse_size
+from edge_runtime.memory import estimate_footprint, parse_size
 from edge_runtime.runtime import Runtime
 
 from .conftest import DATA, QWEN_05, QWEN_15, SMOL, model_path
@@ -46,7 +46,7 @@ def test_too_small_budget_is_refused_with_the_numbers(capsys):
 
     code = main(["run", "--memory-budget", "600MB", "--expert", "code", "hello"])
     err = capsys.readouterr().err
-    assert code == 2 and "'code' needs 1.30 GB" in err and "memory budget" in err and "hint:" in err
+    assert code == 2 and "'code' needs 1.20 GB" in err and "memory budget" in err and "hint:" in err
 
 
 def budget_for_models(size: str) -> str:
@@ -80,3 +80,21 @@ def test_a_draft_that_does_not_fit_becomes_lookup_and_output_is_unchanged():
         runtime.close()
     assert degraded.draft == "lookup" and any("lookup" in n for n in degraded.notes)
     assert degraded.text == plain.text
+
+
+def test_a_context_that_does_not_fit_is_reduced_and_said_so(tmp_path):
+    config = tmp_path / "long.toml"
+    config.write_text(f'inherit = false\ncontext = 8192\ndefault_expert = "small"\n[router]\nfallback = "small"\n'
+                      f'[experts.small]\nmodel = "{SMOL}"\ndomains = ["writing", "general"]\n')
+    cfg = load_config(config)
+    path = model_path(SMOL)
+    full, small = (estimate_footprint(path, n, cfg.kv_type, cfg.batch).total for n in (8192, 1024))
+    assert full - small > 100_000_000  # the KV cache of 8k tokens is what does not fit
+    runtime = Runtime(cfg, threads=2, memory_budget=budget_for_models(str(small + 20_000_000)))
+    try:
+        result = runtime.generate("Say hello.", expert="small", draft="none", max_tokens=4)
+        assert runtime.expert_model("small").n_ctx == 1024
+    finally:
+        runtime.close()
+    assert result.stats.completion_tokens > 0
+    assert "context of 'small' reduced from 8192 to 1024 tokens to fit the memory budget" in result.notes
