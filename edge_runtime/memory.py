@@ -3,10 +3,13 @@ least-recently-used models to make room, and never let the OS decide for us.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import re
 import resource
 import sys
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,8 +96,24 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def release_freed_memory() -> None:
+    """Collect the closed model's Python objects and hand glibc's free heap back to the OS, so that
+    the next load sees the memory the last one gave up (RSS otherwise keeps a swap's slack)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # musl and other libcs: nothing to trim
+            pass
+
+
 class ModelPool:
-    """Loaded models by key, least recently used first; pinned models are never evicted."""
+    """Loaded models by key, least recently used first; pinned models are never evicted.
+
+    The budget covers the whole process. What the process holds besides its models (the router,
+    tokenizers, allocator slack after a swap) is measured before every load, not once at start:
+    it grows, and a promise made against the start would be broken by it.
+    """
 
     def __init__(self, budget: int | None = None) -> None:
         self.budget = budget
@@ -103,6 +122,7 @@ class ModelPool:
         self._lock = threading.RLock()
         self.evictions = 0
         self.loads = 0
+        self.load_seconds = 0.0  # total time spent loading: what a swap costs
 
     @property
     def used(self) -> int:
@@ -111,34 +131,47 @@ class ModelPool:
     def loaded(self) -> list[str]:
         return list(self._models)
 
+    def overhead(self) -> int:
+        """Resident bytes of the process that are not its models' planned footprints."""
+        return max(0, psutil.Process().memory_info().rss - self.used)
+
+    def _pinned_bytes(self) -> int:
+        return sum(size for k, (_, size) in self._models.items() if self._pins.get(k))
+
     def room(self) -> int | None:
         """Bytes a new model could get after evicting everything not pinned (None: no budget)."""
         if self.budget is None:
             return None
         with self._lock:
-            return self.budget - sum(size for k, (_, size) in self._models.items() if self._pins.get(k))
+            return self.budget - self.overhead() - self._pinned_bytes()
+
+    def _fits(self, need: int) -> bool:
+        return self.budget is None or self.overhead() + self.used + need <= self.budget
 
     def _make_room(self, need: int, key: str) -> None:
-        if self.budget is None:
+        room = self.room()
+        if room is None:
             return
-        if need > self.budget:
-            raise BudgetError(f"{key!r} needs {fmt_bytes(need)} but only {fmt_bytes(max(0, self.budget))} of the "
+        if need > room:
+            if self._pinned_bytes():
+                raise BudgetError(
+                    f"{key!r} needs {fmt_bytes(need)}; models in use ({', '.join(self._models)}) leave "
+                    f"{fmt_bytes(max(0, room))} of the {fmt_bytes(self.budget)} budget",
+                    "raise --memory-budget or wait for the running generation to finish")
+            raise BudgetError(f"{key!r} needs {fmt_bytes(need)} but only {fmt_bytes(max(0, room))} of the "
                               "memory budget is left for models (the rest holds the process itself)",
                               "raise --memory-budget, set a smaller `kv_type`, or choose a smaller expert")
         for victim in [k for k in self._models if not self._pins.get(k)]:
-            if self.used + need <= self.budget:
+            if self._fits(need):
                 break
             self.evict(victim)
-        if self.used + need > self.budget:
-            raise BudgetError(
-                f"{key!r} needs {fmt_bytes(need)}; {fmt_bytes(self.used)} of the {fmt_bytes(self.budget)} budget "
-                f"is held by models in use ({', '.join(self._models)})",
-                "raise --memory-budget or wait for the running generation to finish")
 
     def evict(self, key: str) -> None:
         with self._lock:
             model, _ = self._models.pop(key)
             model.close()
+            del model
+            release_freed_memory()
             self.evictions += 1
 
     def get(self, key: str, need: int, loader: Callable[[], CausalLM]) -> CausalLM:
@@ -148,7 +181,9 @@ class ModelPool:
                 self._models.move_to_end(key)
                 return self._models[key][0]
             self._make_room(need, key)
+            started = time.perf_counter()
             model = loader()
+            self.load_seconds += time.perf_counter() - started
             self.loads += 1
             self._models[key] = (model, need)
             return model

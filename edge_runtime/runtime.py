@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import psutil
 
 from .backends import CausalLM, is_onnx, open_model
 from .backends.gguf import default_threads
@@ -129,9 +128,8 @@ class Runtime:
                  memory_budget: str | None = None) -> None:
         self.config = config or load_config()
         self.threads = threads or self.config.threads or default_threads()
-        # the budget covers the whole process: what it holds before any model is not for models
-        self.budget = budget_bytes(memory_budget or self.config.memory_budget)
-        self.pool = ModelPool(self.budget - psutil.Process().memory_info().rss)
+        self.budget = budget_bytes(memory_budget or self.config.memory_budget)  # the whole process
+        self.pool = ModelPool(self.budget)
         self._decoders: dict[str, Decoder] = {}
         self._router: Any = None
         self._compatible: set[tuple[str, str]] = set()

@@ -1,13 +1,17 @@
 """Peak RSS and time per request for a mixed-domain batch under several memory budgets, each in a
 fresh process (peak RSS is per process), plus the estimate-vs-measured footprint of each model.
 
-    .venv/bin/python scripts/bench_memory.py --budgets 1.8GB,2.5GB,auto --out-dir out/
+    .venv/bin/python scripts/bench_memory.py --budgets 1.3GB,1.4GB,1.8GB,2.5GB,auto --out-dir out/
+
+Under 1.4GB the code expert fits alone (at a reduced context); under 1.3GB it does not, and its prompts
+go to the next best expert. "auto" (70% of available memory) holds all three.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import subprocess
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -34,13 +38,14 @@ for p in prompts:
     r = rt.generate(p, expert="auto", max_tokens=max_tokens)
     rows.append({"expert": r.route.expert, "seconds": time.perf_counter() - t})
 print(json.dumps({"budget_bytes": rt.budget, "peak_rss": peak_rss_bytes(), "rows": rows,
-                  "loads": rt.pool.loads, "evictions": rt.pool.evictions}))
+                  "loads": rt.pool.loads, "evictions": rt.pool.evictions,
+                  "load_seconds": rt.pool.load_seconds}))
 """
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--budgets", default="1.8GB,2.5GB,auto")
+    ap.add_argument("--budgets", default="1.3GB,1.4GB,1.8GB,2.5GB,auto")
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--out-dir", default=str(ROOT / "out"))
     args = ap.parse_args()
@@ -55,13 +60,16 @@ def main() -> None:
     rows = []
     for budget, r, err in results:
         if r is None:
-            rows.append([budget, "-", "refused", "-", "-", "-", err[:80]])
+            rows.append([budget, "-", "refused", "-", "-", "-", "-", "-", err[:80]])
             continue
         secs = [x["seconds"] for x in r["rows"]]
+        answered = Counter(x["expert"] for x in r["rows"])
         rows.append([budget, f"{r['budget_bytes'] / 1e9:.2f} GB", f"{r['peak_rss'] / 1e9:.2f} GB",
-                     "yes" if r["peak_rss"] <= r["budget_bytes"] else "NO", r["loads"], r["evictions"],
-                     f"{sum(secs) / len(secs):.2f} s/request"])
-    table = markdown_table(["budget", "bytes", "peak RSS", "under budget", "loads", "evictions", "time"], rows)
+                     "yes" if r["peak_rss"] <= r["budget_bytes"] else "NO",
+                     " ".join(f"{name} {n}" for name, n in sorted(answered.items())), r["loads"], r["evictions"],
+                     f"{r['load_seconds'] / max(1, r['loads']):.2f} s", f"{sum(secs) / len(secs):.2f} s"])
+    table = markdown_table(["budget", "bytes", "peak RSS", "under budget", "answered by", "loads", "evictions",
+                            "load (swap) time", "time per request"], rows)
     print(f"{len(PROMPTS)} mixed-domain prompts, routed, max {args.max_tokens} tokens, fresh process per budget\n")
     print(table)
     out = Path(args.out_dir)
