@@ -123,6 +123,7 @@ class ModelPool:
         self.evictions = 0
         self.loads = 0
         self.load_seconds = 0.0  # total time spent loading: what a swap costs
+        self.footprints: dict[str, tuple[int, int]] = {}  # key -> (planned, measured RSS growth) at its last load
 
     @property
     def used(self) -> int:
@@ -181,11 +182,13 @@ class ModelPool:
                 self._models.move_to_end(key)
                 return self._models[key][0]
             self._make_room(need, key)
-            started = time.perf_counter()
+            started, rss_before = time.perf_counter(), psutil.Process().memory_info().rss
             model = loader()
             self.load_seconds += time.perf_counter() - started
+            measured = psutil.Process().memory_info().rss - rss_before
+            self.footprints[key] = (need, measured)
             self.loads += 1
-            self._models[key] = (model, need)
+            self._models[key] = (model, max(need, measured))  # an estimate that fell short is not trusted
             return model
 
     @contextmanager

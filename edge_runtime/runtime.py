@@ -46,6 +46,7 @@ class GenerationResult:
     notes: list[str] = field(default_factory=list)
     pool_loads: int = 0  # models loaded by this runtime so far
     pool_evictions: int = 0  # models evicted to stay inside the budget so far
+    footprints: dict[str, tuple[int, int]] = field(default_factory=dict)  # planned vs measured bytes per model
 
     def as_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -57,7 +58,9 @@ class GenerationResult:
                 "ttft_s": round(s.ttft_s, 4), "decode_s": round(s.decode_s, 4),
                 "tokens_per_s": round(s.tokens_per_s, 2), "finish_reason": s.finish_reason,
                 "peak_rss_bytes": self.peak_rss_bytes, "pool_loads": self.pool_loads,
-                "pool_evictions": self.pool_evictions, "notes": self.notes}
+                "pool_evictions": self.pool_evictions, "notes": self.notes,
+                "footprints": {key: {"planned_bytes": planned, "measured_bytes": measured}
+                               for key, (planned, measured) in self.footprints.items()}}
 
 
 class TextStream:
@@ -291,7 +294,7 @@ class Runtime:
                 yield tail
         generation.result = GenerationResult(text.text, route, drafter.name if drafter else "none",
                                              decoder.stats, peak_rss_bytes(), notes, self.pool.loads,
-                                             self.pool.evictions)
+                                             self.pool.evictions, dict(self.pool.footprints))
 
     # -- fusion --------------------------------------------------------------------------------
     def _ranked_experts(self, route: Route) -> list[tuple[str, float]]:
