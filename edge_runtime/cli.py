@@ -45,7 +45,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = resolve(args.model)
     info = read_gguf(path)
     n_ctx = args.context or cfg.context
-    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch)
+    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch, repack=cfg.repack)
     rows = [("file", path.name), ("architecture", info.arch), ("name", info.get("general.name", "")),
             ("parameters", f"{info.n_params / 1e6:.1f} M"), ("quantization", info.file_type),
             ("file size", fmt_bytes(info.file_size)), ("layers", info.n_layer),

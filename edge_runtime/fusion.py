@@ -31,6 +31,8 @@ class MixtureLM:
         self.name = "+".join(m.name for m in models)
         self.vocab, self.chat_template = first.vocab, first.chat_template
         self.n_ctx = min(m.n_ctx for m in models)
+        limits = [m.exact_batch for m in models if m.exact_batch is not None]
+        self.exact_batch = min(limits) if limits else None
         self._n_vocab = min(m.vocab.size for m in models)
 
     @property

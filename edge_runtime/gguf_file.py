@@ -31,6 +31,9 @@ class GGUFInfo:
     tensor_bytes: int
     n_params: int
     tensor_types: dict[str, int] = field(default_factory=dict)  # quant type name -> tensor count
+    type_bytes: dict[str, int] = field(default_factory=dict)  # quant type name -> bytes of its tensors
+    token_embd_type: str = ""
+    token_embd_bytes: int = 0
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
@@ -158,7 +161,7 @@ def read_gguf(path: str | Path) -> GGUFInfo:
         for _ in range(n_kv):
             key = cur.string()
             metadata[key] = cur.value(cur.unpack("<I"))
-        end, n_params, types = 0, 0, {}
+        end, n_params, types, type_bytes, embd = 0, 0, {}, {}, ("", 0)
         for _ in range(n_tensors):
             name = cur.string()
             dims = [cur.unpack("<Q") for _ in range(cur.unpack("<I"))]
@@ -174,10 +177,13 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             end = max(end, offset + count // block * type_size)
             tname = GGMLQuantizationType(ttype).name
             types[tname] = types.get(tname, 0) + 1
+            type_bytes[tname] = type_bytes.get(tname, 0) + count // block * type_size
+            if name == "token_embd.weight":
+                embd = (tname, count // block * type_size)
         align = int(metadata.get("general.alignment", 32))
         data_start = (cur.pos + align - 1) // align * align
     if data_start + end > size:
         raise ModelFileError(
             f"{path.name}: truncated: tensors need {data_start + end:,} bytes, the file has {size:,}",
             "the download is incomplete; pull the model again")
-    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types)
+    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd)

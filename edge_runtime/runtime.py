@@ -159,6 +159,11 @@ class Runtime:
     def _context(self, exp: ExpertConfig) -> int:
         return exp.context or self.config.context
 
+    def _plan(self, path: Path, n_ctx: int) -> int:
+        """Bytes a model will hold, loaded with this runtime's settings."""
+        cfg = self.config
+        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=cfg.repack).total
+
     def _fitted_context(self, path: Path, key: str, n_ctx: int, notes: list[str]) -> int:
         """The configured context, halved until the model fits the budget's room (and said so).
 
@@ -168,8 +173,7 @@ class Runtime:
         if room is None or key in self.pool.loaded() or is_onnx(path):
             return n_ctx
         fitted = n_ctx
-        while fitted > MIN_CONTEXT and estimate_footprint(path, fitted, self.config.kv_type,
-                                                          self.config.batch).total > room:
+        while fitted > MIN_CONTEXT and self._plan(path, fitted) > room:
             fitted = max(MIN_CONTEXT, fitted // 2)
         if fitted != n_ctx:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
@@ -181,12 +185,12 @@ class Runtime:
         cfg = self.config
         path = resolve(ref)
         n_ctx = self._fitted_context(path, key, n_ctx, notes if notes is not None else [])
-        need = estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch).total
+        need = self._plan(path, n_ctx)
         options: dict[str, Any] = dict(name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch)
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
-            options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock)
+            options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock, repack=cfg.repack)
         return self.pool.get(key, need, lambda: open_model(path, **options))
 
     def expert_model(self, name: str, notes: list[str] | None = None) -> CausalLM:

@@ -41,6 +41,26 @@ def step_cost(model: GGUFModel, ids: list[int], steps: int = 16) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def verify_cost_curve(model: GGUFModel, ids: list[int], sizes: range = range(1, 9), reps: int = 12
+                      ) -> dict[int, float]:
+    """Median seconds of a forward of b tokens at one position, relative to one token: what
+    verifying a draft of b - 1 tokens costs on this machine."""
+    start_at = len(ids) - max(sizes)
+    model.truncate(0)
+    model.forward(ids[:start_at])
+    seconds = {}
+    for size in sizes:
+        times = []
+        for _ in range(reps):
+            model.truncate(start_at)
+            start = time.perf_counter()
+            model.forward(ids[start_at:start_at + size], logits_for=size)
+            times.append(time.perf_counter() - start)
+        seconds[size] = float(np.median(times))
+    model.truncate(0)
+    return {size: seconds[size] / seconds[1] for size in sizes}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--prompts", default=str(ROOT / "scripts" / "prompts" / "speculative.jsonl"))
@@ -110,6 +130,9 @@ def main() -> None:
             a[3] += r["accepted"]
             a[5] = -1
 
+    curve = verify_cost_curve(target, encode_prompt(target, prompts[0]["prompt"]))
+    exact = target.exact_batch or max(curve)
+    ceiling = max(size / curve[size] for size in curve if size <= exact)
     kinds = list(dict.fromkeys(p["kind"] for p in prompts))
     all_methods = methods + list(llama)
     bench_tps = llama_bench_tps(target_path, n_gen=args.max_tokens, threads=args.threads) if llama else None
@@ -137,6 +160,9 @@ def main() -> None:
                             "= plain output"], rows)
     header = (f"Target {exp.model} ({args.threads} threads, greedy, max {args.max_tokens} tokens, "
               f"{len(prompts)} prompts); draft {exp.draft}: step cost c = {c:.2f} of a target step.")
+    header += ("\nVerify batch cost in one-token steps: "
+               + ", ".join(f"b{size} {cost:.2f}" for size, cost in curve.items())
+               + f"; bit-exact up to b{exact}, so even drafts that are always right give at most {ceiling:.2f}x.")
     if bench_tps:
         header += f"\nllama-bench -n {args.max_tokens} plain decode: {bench_tps:.1f} tok/s; " \
                   f"our plain: {tps('plain', kinds):.1f} tok/s (ratio {tps('plain', kinds) / bench_tps:.3f})."

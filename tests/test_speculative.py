@@ -9,10 +9,12 @@ import pytest
 from edge_runtime.chat import encode_prompt
 from edge_runtime.errors import IncompatibleDraftError
 from edge_runtime.sampling import Sampler, SamplingParams
-from edge_runtime.speculative.decoder import Decoder
+from edge_runtime.speculative.decoder import Decoder, DraftPolicy
 from edge_runtime.speculative.drafters import (CombinedDrafter, Draft, ModelDrafter, PromptLookupDrafter,
                                                 check_compatible)
 from edge_runtime.speculative.verify import verify_stochastic
+
+from .conftest import QWEN_05, model_path
 
 CODE_EDIT = """Rename the variable `total` to `running_sum` in this function and change nothing else:
 
@@ -45,8 +47,8 @@ class UnrelatedDrafter:
         pass
 
 
-def generate(model, prompt, drafter, max_tokens=48):
-    decoder = Decoder(model, drafter)
+def generate(model, prompt, drafter, max_tokens=48, min_draft=0):
+    decoder = Decoder(model, drafter, min_draft=min_draft)
     out = [t for step in decoder.generate(prompt, max_tokens=max_tokens) for t in step]
     return out, decoder
 
@@ -64,14 +66,14 @@ def test_mostly_wrong_drafter_still_gives_plain_output(smol):
     prompt = encode_prompt(smol, FREE_WRITING)
     plain, _ = generate(smol, prompt, None)
     wrong = UnrelatedDrafter(smol.tokenize("zebra quantum lasagna 1987 ;;; <div> marmalade"))
-    spec, dec = generate(smol, prompt, wrong)
+    spec, dec = generate(smol, prompt, wrong, min_draft=2)
     assert spec == plain
     assert dec.stats.drafted > 0 and dec.stats.acceptance_rate < 0.3
 
 
 def test_rollback_leaves_the_target_cache_consistent(smol):
     prompt = encode_prompt(smol, CODE_EDIT)
-    out, dec = generate(smol, prompt, UnrelatedDrafter(smol.tokenize("alpha beta gamma")), 24)
+    out, dec = generate(smol, prompt, UnrelatedDrafter(smol.tokenize("alpha beta gamma")), 24, min_draft=2)
     sequence = prompt + out
     # the cache holds everything but the last token; its next logits must match a fresh evaluation
     assert smol.n_past == len(sequence) - 1
@@ -90,11 +92,51 @@ def test_model_draft_greedy_equals_plain(qwen15, qwen05, text):
     prompt = encode_prompt(qwen15, text)
     plain, _ = generate(qwen15, prompt, None, 40)
     drafter = ModelDrafter(qwen05, Sampler(SamplingParams()), p_min=0.3)
-    spec, dec = generate(qwen15, prompt, drafter, 40)
+    spec, dec = generate(qwen15, prompt, drafter, 40, min_draft=1)  # verify drafts even where they do not pay
     assert spec == plain
     assert dec.stats.accepted > 0
-    combined, _ = generate(qwen15, prompt, CombinedDrafter(PromptLookupDrafter(), drafter), 40)
+    combined, _ = generate(qwen15, prompt, CombinedDrafter(PromptLookupDrafter(), drafter), 40, min_draft=1)
     assert combined == plain
+
+
+def test_policy_verifies_only_what_pays():
+    """The cost model on its own: long drafts while the text copies, plain steps while drafts miss."""
+    policy = DraftPolicy(max_draft=4)
+    costs = {1: 0.10, 2: 0.13, 3: 0.16, 4: 0.21, 5: 0.25}  # seconds per verify batch, as on a 2-core CPU
+    for size, seconds in costs.items():
+        policy.cost.observe(size, seconds)
+    for _ in range(10):
+        policy.observe("lookup", 4, 4, costs[5])
+    assert policy.verify_length("lookup", 4) == 4
+    assert policy.verify_length("lookup", 2) == 2
+    for _ in range(10):
+        policy.observe("lookup", 2, 0, costs[3])
+    assert policy.verify_length("lookup", 4) == 0
+    assert [policy.verify_length("lookup", 4) for _ in range(8)].count(1) == 1  # one probe in eight
+    assert DraftPolicy(max_draft=4, min_draft=2).verify_length("lookup", 4) >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repack", [True, False])
+def test_verify_batches_up_to_exact_batch_equal_one_token_steps(repack):
+    """What makes greedy speculative output equal plain output: the bits, not just the argmax.
+
+    Q4_K weights are repacked on AVX2/NEON CPUs, so the 0.5B exercises both kernel paths."""
+    from edge_runtime.backends.gguf import GGUFModel
+
+    model = GGUFModel(model_path(QWEN_05), n_ctx=512, n_threads=2, repack=repack)
+    try:
+        assert model.exact_batch == (3 if repack else 7)
+        ids = model.tokenize(CODE_EDIT)
+        for size in range(2, model.exact_batch + 1):
+            model.truncate(0)
+            model.forward(ids[:-size])
+            batch = model.forward(ids[-size:], logits_for=size).copy()
+            model.truncate(len(ids) - size)
+            single = np.stack([model.forward([t])[0].copy() for t in ids[-size:]])
+            np.testing.assert_array_equal(batch, single, err_msg=f"a {size}-token batch")
+    finally:
+        model.close()
 
 
 @pytest.mark.slow

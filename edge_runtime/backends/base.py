@@ -68,6 +68,9 @@ class CausalLM(Protocol):
     vocab: Vocab
     n_ctx: int
     chat_template: str | None
+    # the largest forward batch whose logits equal one-token steps bit for bit (None: no limit known);
+    # a verify batch never exceeds it, so greedy speculative output equals plain output
+    exact_batch: int | None
 
     @property
     def n_past(self) -> int:

@@ -134,7 +134,7 @@ class GGUFModel(TokenizerMethods):
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
                  n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
-                 max_logits: int = 64) -> None:
+                 max_logits: int = 64, repack: bool = False) -> None:
         self.path = Path(path)
         self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
         self.name = name or self.path.stem
@@ -144,10 +144,13 @@ class GGUFModel(TokenizerMethods):
         mparams = ll.llama_model_default_params()
         mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
         mparams.progress_callback = _quiet_progress
-        # Repacked weight buffers switch from gemv to gemm kernels at 4 tokens, which round
-        # differently: a verify batch would then disagree with plain decoding at near-ties. Without
-        # them, batches of up to 7 tokens give bit-identical logits to one-token steps (tested).
-        mparams.use_extra_bufts = False
+        # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
+        # one-token step ~5% faster here but hold a second copy of those weights, and from 4 tokens on they
+        # switch from gemv to gemm kernels that round differently, so a verify batch would disagree
+        # with plain decoding at near-ties. Below 4 every row takes the gemv path, as a single token
+        # does. Without repacking, batches of up to 7 tokens are bit-identical (both tested).
+        mparams.use_extra_bufts = repack
+        self.exact_batch = 3 if repack else 7
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",

@@ -135,6 +135,7 @@ class ONNXModel(TokenizerMethods):
             log.info("%s: context %d capped to the model's %d", self.name, n_ctx, context)
             n_ctx = context
         self.n_ctx, self.n_batch = n_ctx, n_batch
+        self.exact_batch: int | None = None  # onnxruntime's CPU kernels did not vary with batch in our tests
         self.max_logits = min(max_logits, n_batch)
         self.tokenizer: Tokenizer = open_tokenizer(tokenizer or directory)
         self.vocab: Vocab = self.tokenizer.vocab

@@ -22,6 +22,7 @@ class Draft:
     # q(x) for each proposed position, [len, n_vocab], for the stochastic acceptance rule;
     # None means each token was proposed deterministically (a point mass).
     probs: np.ndarray | None = None
+    source: str = ""  # which drafter proposed it: acceptance is tracked per source
 
 
 class Drafter(Protocol):
@@ -65,7 +66,7 @@ class PromptLookupDrafter:
         for n in range(min(self.ngram_max, size), self.ngram_min - 1, -1):
             pos = self._index.get(tuple(context[size - n:]))
             if pos is not None:
-                return Draft(list(context[pos:pos + max_len]))
+                return Draft(list(context[pos:pos + max_len]), source=self.name)
         return Draft([])
 
     def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
@@ -119,7 +120,7 @@ class ModelDrafter:
                 logits = self.model.forward([token], logits_for=1)[0]
                 self._cached.append(token)
         probs = None if self.sampler.params.greedy else np.stack(qs) if qs else None
-        return Draft(tokens, probs)
+        return Draft(tokens, probs, self.name)
 
     def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
         """Rejected draft tokens leave the cache at the next `_sync`; nothing to do now."""
