@@ -131,8 +131,8 @@ def main() -> None:
             a[5] = -1
 
     curve = verify_cost_curve(target, encode_prompt(target, prompts[0]["prompt"]))
-    exact = target.exact_batch or max(curve)
-    ceiling = max(size / curve[size] for size in curve if size <= exact)
+    exact_batch = target.exact_batch or max(curve)
+    ceiling = max(size / curve[size] for size in curve if size <= exact_batch)
     kinds = list(dict.fromkeys(p["kind"] for p in prompts))
     all_methods = methods + list(llama)
     bench_tps = llama_bench_tps(target_path, n_gen=args.max_tokens, threads=args.threads) if llama else None
@@ -162,7 +162,7 @@ def main() -> None:
               f"{len(prompts)} prompts); draft {exp.draft}: step cost c = {c:.2f} of a target step.")
     header += ("\nVerify batch cost in one-token steps: "
                + ", ".join(f"b{size} {cost:.2f}" for size, cost in curve.items())
-               + f"; bit-exact up to b{exact}, so even drafts that are always right give at most {ceiling:.2f}x.")
+               + f"; bit-exact up to b{exact_batch}, so even drafts that are always right give at most {ceiling:.2f}x.")
     if bench_tps:
         header += f"\nllama-bench -n {args.max_tokens} plain decode: {bench_tps:.1f} tok/s; " \
                   f"our plain: {tps('plain', kinds):.1f} tok/s (ratio {tps('plain', kinds) / bench_tps:.3f})."
