@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_PROMPT := Refactor this function to use a list comprehension and add type hints:\n\ndef squares_of_evens(numbers):\n    result = []\n    for n in numbers:\n        if n % 2 == 0:\n            result.append(n * n)\n    return result
+DEMO_PROMPT := Refactor this function to use a list comprehension and add type hints:\n\ndef squares_of_evens(numbers):\n    result = []\n    for n in numbers:\n        if n %% 2 == 0:\n            result.append(n * n)\n    return result
 
 .PHONY: run test bench clean
 
