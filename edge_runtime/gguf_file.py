@@ -174,12 +174,13 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             for d in dims:
                 count *= d
             n_params += count
-            end = max(end, offset + count // block * type_size)
+            nbytes = count // block * type_size
+            end = max(end, offset + nbytes)
             tname = GGMLQuantizationType(ttype).name
             types[tname] = types.get(tname, 0) + 1
-            type_bytes[tname] = type_bytes.get(tname, 0) + count // block * type_size
+            type_bytes[tname] = type_bytes.get(tname, 0) + nbytes
             if name == "token_embd.weight":
-                embd = (tname, count // block * type_size)
+                embd = (tname, nbytes)
         align = int(metadata.get("general.alignment", 32))
         data_start = (cur.pos + align - 1) // align * align
     if data_start + end > size:

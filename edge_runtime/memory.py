@@ -108,6 +108,11 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def rss_bytes() -> int:
+    """This process's resident set now."""
+    return psutil.Process().memory_info().rss
+
+
 def release_freed_memory() -> None:
     """Collect the closed model's Python objects and hand glibc's free heap back to the OS, so that
     the next load sees the memory the last one gave up (RSS otherwise keeps a swap's slack)."""
@@ -146,7 +151,7 @@ class ModelPool:
 
     def overhead(self) -> int:
         """Resident bytes of the process that are not its models' planned footprints."""
-        return max(0, psutil.Process().memory_info().rss - self.used)
+        return max(0, rss_bytes() - self.used)
 
     def _pinned_bytes(self) -> int:
         return sum(size for k, (_, size) in self._models.items() if self._pins.get(k))
@@ -194,10 +199,10 @@ class ModelPool:
                 self._models.move_to_end(key)
                 return self._models[key][0]
             self._make_room(need, key)
-            started, rss_before = time.perf_counter(), psutil.Process().memory_info().rss
+            started, rss_before = time.perf_counter(), rss_bytes()
             model = loader()
             self.load_seconds += time.perf_counter() - started
-            measured = psutil.Process().memory_info().rss - rss_before
+            measured = rss_bytes() - rss_before
             self.footprints[key] = (need, measured)
             self.loads += 1
             self._models[key] = (model, max(need, measured))  # an estimate that fell short is not trusted

@@ -26,7 +26,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-import psutil
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
@@ -34,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .chat import Message, validate_messages
 from .errors import BudgetError, EdgeRuntimeError, PromptError
+from .memory import rss_bytes
 from .runtime import GenerationResult, Runtime
 from .server_queue import ERROR, PIECE, ClientGone, Job, QueueFull, Worker
 from .server_schema import ChatRequest, CompletionRequest, describe
@@ -319,7 +319,7 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
         """For supervisors: no key needed, and it never waits for the generation queue."""
         return {"status": "ok", "queue": worker.stats(), "loaded": memory["loaded"],
                 "memory": {"budget_bytes": runtime.pool.budget, "used_bytes": memory["used_bytes"],
-                           "rss_bytes": psutil.Process().memory_info().rss}}
+                           "rss_bytes": rss_bytes()}}
 
     return app
 

@@ -50,6 +50,11 @@ class GenerationStats:
         return out
 
 
+def moving_average(old: float | None, new: float) -> float:
+    """Recent timings weigh most: the machine's speed drifts while it decodes."""
+    return new if old is None else 0.8 * old + 0.2 * new
+
+
 class VerifyCost:
     """What a target forward of b tokens costs relative to a one-token step, measured while decoding.
 
@@ -63,8 +68,7 @@ class VerifyCost:
         self._seconds: dict[int, float] = {}
 
     def observe(self, size: int, seconds: float) -> None:
-        old = self._seconds.get(size)
-        self._seconds[size] = seconds if old is None else 0.8 * old + 0.2 * seconds
+        self._seconds[size] = moving_average(self._seconds.get(size), seconds)
 
     def relative(self, size: int) -> float:
         one, this = self._seconds.get(1), self._seconds.get(size)
@@ -181,9 +185,7 @@ class DraftPolicy:
     def observe_proposal(self, proposed: int, seconds: float) -> None:
         self._proposals += 1
         if proposed and self._proposals > 1:  # the first one includes the draft model's prompt prefill
-            per_token = seconds / proposed
-            old = self._draft_seconds
-            self._draft_seconds = per_token if old is None else 0.8 * old + 0.2 * per_token
+            self._draft_seconds = moving_average(self._draft_seconds, seconds / proposed)
 
     def observe(self, source: str, drafted: int, accepted: int, seconds: float) -> None:
         """A verify step of `drafted` + 1 tokens took `seconds` and kept `accepted` drafted ones."""
