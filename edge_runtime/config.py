@@ -11,11 +11,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .backends.base import KV_TYPES
 from .errors import ConfigError
 from .tomlio import load_toml_text
 
 DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
+FUSION_MODES = ("mixture", "best-of")
 
 
 @dataclass
@@ -27,13 +29,16 @@ class ExpertConfig:
     context: int = 0  # 0: the runtime's `context`
     description: str = ""
     tokenizer: str = ""  # ONNX experts without a tokenizer.json: a GGUF of the same family
+    languages: list[str] = field(default_factory=list)  # languages it reads ("en", "ja", ...); empty: any
+
+    def reads(self, language: str) -> bool:
+        return not self.languages or language in self.languages
 
 
 @dataclass
 class RouterConfig:
     model: str = "builtin"  # the packaged router.onnx, or a path
     threshold: float = 0.5  # below this top probability the runtime fuses the top experts
-    fallback: str = ""  # the expert used when routing is impossible
 
 
 @dataclass
@@ -51,7 +56,7 @@ class Config:
     experts: dict[str, ExpertConfig]
     router: RouterConfig = field(default_factory=RouterConfig)
     speculative: SpeculativeConfig = field(default_factory=SpeculativeConfig)
-    default_expert: str = ""
+    default_expert: str = ""  # serves domains no expert lists; "" = the first expert
     threads: int = 0  # 0: physical cores
     context: int = 4096
     batch: int = 512
@@ -62,12 +67,13 @@ class Config:
     repack: bool = False  # llama.cpp's repacked CPU weights: ~5% faster steps, but ~+50% weight memory and
     # bit-exact verify batches only up to 3 tokens
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
+    fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of
+    fusion_experts: int = 2  # experts fused when the router is unsure
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
         names = [e.name for e in self.experts.values() if domain in e.domains]
-        fallback = self.router.fallback or self.default_expert or next(iter(self.experts))
-        return names or [fallback]
+        return names or [self.default_expert or next(iter(self.experts))]
 
     def expert(self, name: str) -> ExpertConfig:
         if name not in self.experts:
@@ -113,7 +119,10 @@ def default_config_text() -> str:
 def parse_config(raw: dict[str, Any], origin: str) -> Config:
     raw = dict(raw)
     experts_raw = raw.pop("experts", {})
-    router = _build(RouterConfig, raw.pop("router", {}), f"{origin} [router]")
+    router_raw = dict(raw.pop("router", {}))
+    if "fallback" in router_raw:  # the old spelling of default_expert, still read
+        raw["default_expert"] = router_raw.pop("fallback")
+    router = _build(RouterConfig, router_raw, f"{origin} [router]")
     spec = _build(SpeculativeConfig, raw.pop("speculative", {}), f"{origin} [speculative]")
     experts = {name: _build(ExpertConfig, table, f"{origin} [experts.{name}]", name=name)
                for name, table in experts_raw.items()}
@@ -129,12 +138,15 @@ def _validate(cfg: Config, origin: str) -> None:
         bad = [d for d in exp.domains if d not in DOMAINS]
         if bad:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))
-    for name in (cfg.default_expert, cfg.router.fallback):
-        if name and name not in cfg.experts:
-            raise ConfigError(f"{origin}: expert {name!r} is named but not configured",
-                              "configured experts: " + ", ".join(cfg.experts))
+    if cfg.default_expert and cfg.default_expert not in cfg.experts:
+        raise ConfigError(f"{origin}: default_expert {cfg.default_expert!r} is not configured",
+                          "configured experts: " + ", ".join(cfg.experts))
+    if cfg.kv_type not in KV_TYPES:
+        raise ConfigError(f"{origin}: unknown kv_type {cfg.kv_type!r}", "use one of " + ", ".join(KV_TYPES))
     if cfg.speculative.draft not in DRAFT_MODES:
         raise ConfigError(f"{origin}: speculative.draft must be one of {', '.join(DRAFT_MODES)}")
+    if cfg.fusion not in FUSION_MODES:
+        raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 

@@ -14,12 +14,11 @@ from typing import Any
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
+from .backends.base import KV_TYPES
 from .errors import ModelFileError
 
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
-KV_BYTES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q5_1": 24 / 32, "q5_0": 22 / 32,
-            "q4_1": 20 / 32, "q4_0": 18 / 32}
 
 
 @dataclass
@@ -95,7 +94,7 @@ class GGUFInfo:
     def kv_cache_bytes(self, n_ctx: int, kv_type: str = "f16") -> int:
         """K and V for every layer: layers x KV heads x head size x context x bytes per element."""
         per_token = self.n_layer * self.n_head_kv * (self.head_dim_k + self.head_dim_v)
-        return int(per_token * n_ctx * KV_BYTES[kv_type])
+        return int(per_token * n_ctx * KV_TYPES[kv_type][1])
 
 
 class _Cursor:

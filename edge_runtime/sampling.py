@@ -113,3 +113,10 @@ def _top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
             out[keep] = probs[keep]
             return out / out.sum()
         k *= 16
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log p over the last axis, in float64, stable for large logits."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))

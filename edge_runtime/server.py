@@ -34,7 +34,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .chat import Message, validate_messages
 from .errors import BudgetError, EdgeRuntimeError, PromptError
 from .memory import rss_bytes
-from .runtime import GenerationResult, Runtime
+from .generation import GenerationResult
+from .runtime import Runtime
 from .server_queue import ERROR, PIECE, ClientGone, Job, QueueFull, Worker
 from .server_schema import ChatRequest, CompletionRequest, describe
 

@@ -88,7 +88,7 @@ def test_a_draft_that_does_not_fit_becomes_lookup_and_output_is_unchanged():
 
 def test_a_context_that_does_not_fit_is_reduced_and_said_so(tmp_path):
     config = tmp_path / "long.toml"
-    config.write_text(f'inherit = false\ncontext = 8192\ndefault_expert = "small"\n[router]\nfallback = "small"\n'
+    config.write_text(f'inherit = false\ncontext = 8192\ndefault_expert = "small"\n'
                       f'[experts.small]\nmodel = "{SMOL}"\ndomains = ["writing", "general"]\n')
     cfg = load_config(config)
     path = model_path(SMOL)
@@ -97,7 +97,7 @@ def test_a_context_that_does_not_fit_is_reduced_and_said_so(tmp_path):
     runtime = Runtime(cfg, threads=2, memory_budget=budget_for_models(str(small + 20_000_000)))
     try:
         result = runtime.generate("Say hello.", expert="small", draft="none", max_tokens=4)
-        assert runtime.expert_model("small").n_ctx == 1024
+        assert runtime.loader.expert("small").n_ctx == 1024
     finally:
         runtime.close()
     assert result.stats.completion_tokens > 0

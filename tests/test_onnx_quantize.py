@@ -360,7 +360,7 @@ def test_runtime_routes_to_an_onnx_expert_and_drafts_speculatively(int4_dir: Pat
     from edge_runtime.runtime import Runtime
 
     cfg = tmp_path / "onnx.toml"
-    cfg.write_text(f'inherit = false\ncontext = 512\ndefault_expert = "onnx"\n[router]\nfallback = "onnx"\n'
+    cfg.write_text(f'inherit = false\ncontext = 512\ndefault_expert = "onnx"\n'
                    f'[experts.onnx]\nmodel = "{int4_dir}"\ndomains = ["code", "math", "writing", "general"]\n'
                    f'[experts.gguf]\nmodel = "{smol_path}"\n'
                    '[speculative]\nngram_min = 1\n')  # any repeat may be drafted: this tests the path, not tuning

@@ -22,7 +22,8 @@ import uvicorn
 from edge_runtime.catalog import resolve
 from edge_runtime.config import ExpertConfig, load_config
 from edge_runtime.memory import estimate_footprint
-from edge_runtime.runtime import Route, Runtime
+from edge_runtime.routing import Route
+from edge_runtime.runtime import Runtime
 from edge_runtime.server import ServerSettings, create_app
 
 from .conftest import DATA, SMOL

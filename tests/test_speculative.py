@@ -9,7 +9,8 @@ import pytest
 from edge_runtime.chat import encode_prompt
 from edge_runtime.errors import IncompatibleDraftError
 from edge_runtime.sampling import Sampler, SamplingParams
-from edge_runtime.speculative.decoder import Decoder, DraftPolicy
+from edge_runtime.speculative.decoder import Decoder
+from edge_runtime.speculative.policy import DraftPolicy
 from edge_runtime.speculative.drafters import (CombinedDrafter, Draft, ModelDrafter, PromptLookupDrafter,
                                                 check_compatible)
 from edge_runtime.speculative.verify import verify_stochastic

@@ -5,12 +5,25 @@ positions only; `truncate` rolls the cache back (rejected draft tokens, prefix r
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import psutil
 
 from ..errors import PromptError
+
+# KV cache element types: the ggml type id llama.cpp takes, and bytes per element the planner counts
+# (block types: block bytes / 32 elements).
+KV_TYPES: dict[str, tuple[int, float]] = {
+    "f32": (0, 4.0), "f16": (1, 2.0), "bf16": (30, 2.0), "q8_0": (8, 34 / 32), "q5_1": (7, 24 / 32),
+    "q5_0": (6, 22 / 32), "q4_1": (3, 20 / 32), "q4_0": (2, 18 / 32)}
+
+
+def default_threads() -> int:
+    """One thread per physical core: llama.cpp's matrix kernels gain nothing from hyper-threads."""
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 @dataclass

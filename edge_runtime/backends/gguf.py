@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from pathlib import Path
 
 import llama_cpp as ll
 import numpy as np
-import psutil
 
 from ..errors import ModelFileError
 from ..gguf_file import read_gguf
-from .base import TokenizerMethods, Vocab, batches, check_forward
+from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads
 
 log = logging.getLogger("edge_runtime.llama")
 
-KV_TYPES = {"f32": 0, "f16": ll.GGML_TYPE_F16, "q8_0": ll.GGML_TYPE_Q8_0, "q4_0": ll.GGML_TYPE_Q4_0,
-            "q4_1": 3, "q5_0": 6, "q5_1": 7, "bf16": 30}
 _LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the last line
 
 
@@ -47,10 +43,6 @@ def _init_backend() -> None:
         ll.llama_log_set(_forward_llama_log, ctypes.c_void_p(0))
         ll.llama_backend_init()
         _backend_ready = True
-
-
-def default_threads() -> int:
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 class LlamaVocab:
@@ -163,7 +155,7 @@ class GGUFModel(TokenizerMethods):
         cparams.n_seq_max = 1
         cparams.n_outputs_max = self.max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
         cparams.n_threads, cparams.n_threads_batch = threads, threads
-        cparams.type_k = cparams.type_v = KV_TYPES[kv_type]
+        cparams.type_k = cparams.type_v = KV_TYPES[kv_type][0]
         cparams.no_perf = True
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:

@@ -21,8 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import ModelFileError
-from .base import TokenizerMethods, Vocab, batches, check_forward
-from .gguf import default_threads
+from .base import TokenizerMethods, Vocab, batches, check_forward, default_threads
 from .tokenizer import Tokenizer, open_tokenizer
 
 log = logging.getLogger("edge_runtime.onnx")

@@ -1,19 +1,22 @@
-"""Merging several experts when the router is unsure.
-
-Token level (experts share a vocabulary): `MixtureLM` steps them together and presents the
-router-weighted mixture of their next-token distributions as one CausalLM, so the ordinary decoder,
-sampling and speculative drafting all apply to the mixture unchanged.
-Response level (vocabularies differ): each expert answers and `score_response` (mean token
-log-probability under one scoring model) picks the best.
-"""
+"""Token-level fusion of experts that share a vocabulary: `MixtureLM` steps them together and presents
+the router-weighted mixture of their next-token distributions as one CausalLM, so the ordinary decoder,
+sampling and speculative drafting all apply to the mixture unchanged."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Sequence
 
 import numpy as np
 
-from .backends.base import CausalLM
-from .speculative.drafters import check_compatible
+from ..backends.base import CausalLM
+from ..chat import encode_prompt
+from ..errors import EdgeRuntimeError
+from ..generation import Pieces, Request
+from ..routing import Route
+from ..sampling import log_softmax
+from ..speculative.drafters import check_compatible
+from .base import Team
+from .best_of import BestOfFusion
 
 
 class MixtureLM:
@@ -58,11 +61,7 @@ class MixtureLM:
             logits = model.forward(ids, logits_for=logits_for)
             if weight == 0.0:
                 continue
-            z = logits[:, :self._n_vocab].astype(np.float64)
-            z -= z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            mix += weight * p
+            mix += weight * np.exp(log_softmax(logits[:, :self._n_vocab]))
         with np.errstate(divide="ignore"):
             return np.log(mix).astype(np.float32)
 
@@ -74,23 +73,28 @@ class MixtureLM:
         """The experts belong to the pool, which closes them."""
 
 
-def _log_prob(logits: np.ndarray, token: int) -> float:
-    z = logits - logits.max()
-    return float(z[token] - np.log(np.exp(z).sum()))
+class MixtureFusion:
+    """Experts of one vocabulary decoded as their router-weighted mixture. All of them must be held at
+    once; when the budget cannot hold them together (or their vocabularies differ), best-of answers,
+    one expert after another."""
 
+    name = "mixture"
 
-def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk: int = 32) -> float:
-    """Mean log-probability per token of `response` after `prompt_ids` under `scorer`."""
-    ids = scorer.tokenize(response, add_bos=False)
-    if not ids:
-        return float("-inf")
-    scorer.truncate(0)
-    prev = scorer.forward(prompt_ids, logits_for=1)[0].astype(np.float64)  # predicts ids[0]
-    total = 0.0
-    for start in range(0, len(ids), chunk):
-        part = ids[start:start + chunk]
-        out = scorer.forward(part, logits_for=len(part)).astype(np.float64)
-        for row, token in zip([prev, *out[:-1]], part):
-            total += _log_prob(row, token)
-        prev = out[-1]
-    return total / len(ids)
+    def run(self, team: Team, route: Route, plan: list[tuple[str, float]], request: Request,
+            notes: list[str]) -> Pieces:
+        names = [name for name, _ in plan]
+        with ExitStack() as held:
+            try:
+                models = [held.enter_context(team.loader.pinned(name, notes)) for name in names]
+                mixture = MixtureLM(models, [weight for _, weight in plan])
+            except EdgeRuntimeError as exc:
+                notes.append(f"token mixture of {' and '.join(names)} impossible ({exc.message}); "
+                             "best-of instead, one expert after another")
+                mixture = None
+            if mixture is not None:
+                fused = route.to("+".join(names), "fused: token-level mixture " +
+                                 ", ".join(f"{n} {w:.2f}" for n, w in plan))
+                drafter = None if request.draft == "none" else team.drafters.lookup()
+                ids = encode_prompt(mixture, request.prompt, raw=request.raw)
+                return (yield from team.decode(fused, mixture, "mix:" + fused.expert, drafter, ids, request, notes))
+        return (yield from BestOfFusion().run(team, route, plan, request, notes))

@@ -1,0 +1,69 @@
+"""Response-level fusion: each expert answers in turn (candidates are text, so only one expert needs to
+be held at a time) and the strongest expert's mean token log-probability picks the reply."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from ..backends.base import CausalLM
+from ..chat import encode_prompt
+from ..errors import EdgeRuntimeError
+from ..generation import GenerationResult, Pieces, Request
+from ..routing import Route
+from ..sampling import log_softmax
+from .base import Team, drain
+
+
+def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk: int = 32) -> float:
+    """Mean log-probability per token of `response` after `prompt_ids` under `scorer`."""
+    ids = scorer.tokenize(response, add_bos=False)
+    if not ids:
+        return float("-inf")
+    scorer.truncate(0)
+    prev = scorer.forward(prompt_ids, logits_for=1)[0].astype(np.float64)  # predicts ids[0]
+    total = 0.0
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        out = scorer.forward(part, logits_for=len(part)).astype(np.float64)
+        rows = log_softmax(np.vstack([prev, out[:-1]]))
+        total += float(rows[np.arange(len(part)), part].sum())
+        prev = out[-1]
+    return total / len(ids)
+
+
+def answer_in_turn(team: Team, route: Route, names: list[str], request: Request,
+                   notes: list[str]) -> list[tuple[str, GenerationResult]]:
+    """Each expert's answer, one after another; an expert that cannot load is left out and said so."""
+    answers = []
+    for name in names:
+        try:
+            answers.append((name, drain(team.answer(route.to(name, "fusion candidate"), request, notes))))
+        except EdgeRuntimeError as exc:
+            if not answers and name == names[-1]:
+                raise
+            notes.append(f"expert {name!r} left out of fusion: {exc.message}")
+    return answers
+
+
+class BestOfFusion:
+    name = "best-of"
+
+    def run(self, team: Team, route: Route, plan: list[tuple[str, float]], request: Request,
+            notes: list[str]) -> Pieces:
+        started = time.perf_counter()
+        answers = answer_in_turn(team, route, [name for name, _ in plan], request, notes)
+        scorer_name = team.loader.strongest([n for n, _ in answers])
+        with team.loader.pinned(scorer_name, notes) as scorer:
+            prompt_ids = encode_prompt(scorer, request.prompt, raw=request.raw)
+            scores = [score_response(scorer, prompt_ids, result.text) for _, result in answers]
+        best = int(np.argmax(scores))
+        name, chosen = answers[best]
+        reason = "fused: best of " + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(answers, scores)) \
+            + f" (mean log-prob under {scorer_name})"
+        fusion = {"mode": self.name, "winner": name, "seconds": round(time.perf_counter() - started, 3),
+                  "candidates": [{"expert": n, "score": round(s, 4), "completion_tokens": r.stats.completion_tokens}
+                                 for (n, r), s in zip(answers, scores)]}
+        yield chosen.text
+        return team.account(replace(chosen, route=route.to(name, reason), notes=notes, fusion=fusion))

@@ -1,0 +1,147 @@
+"""How far to draft: the measured verify cost curve times each drafter's measured acceptance."""
+from __future__ import annotations
+
+
+def moving_average(old: float | None, new: float) -> float:
+    """Recent timings weigh most: the machine's speed drifts while it decodes."""
+    return new if old is None else 0.8 * old + 0.2 * new
+
+
+class VerifyCost:
+    """What a target forward of b tokens costs relative to a one-token step, measured while decoding.
+
+    On a 2-core CPU a verify batch is far from free (1.5B Q4_K_M: 3 tokens cost 1.6 steps) and the
+    curve differs between machines and weight layouts, so it is timed, not assumed. Until a size has
+    been timed, each extra token is taken to cost `prior_slope` of a step.
+    """
+
+    def __init__(self, prior_slope: float = 0.33) -> None:
+        self.prior_slope = prior_slope
+        self._seconds: dict[int, float] = {}
+
+    def observe(self, size: int, seconds: float) -> None:
+        self._seconds[size] = moving_average(self._seconds.get(size), seconds)
+
+    def relative(self, size: int) -> float:
+        one, this = self._seconds.get(1), self._seconds.get(size)
+        if size == 1:
+            return 1.0
+        if one and this:
+            return max(1.0, this / one)
+        return 1.0 + self.prior_slope * (size - 1)
+
+    def seconds_per_step(self) -> float | None:
+        """A one-token step's seconds: measured, or derived from the narrowest batch timed so far
+        (a drafter that always proposes leaves no one-token steps to time)."""
+        if not self._seconds:
+            return None
+        size = min(self._seconds)
+        return self._seconds[size] / self.relative(size) if size > 1 else self._seconds[1]
+
+
+class Acceptance:
+    """Per-token acceptance of drafts in one regime; old evidence decays so it follows the text."""
+
+    DECAY = 0.9
+
+    def __init__(self) -> None:
+        self.hits, self.misses = 1.0, 1.0  # a uniform prior: alpha = 0.5 before any evidence
+
+    def observe(self, drafted: int, accepted: int) -> None:
+        self.hits = self.DECAY * self.hits + accepted
+        self.misses = self.DECAY * self.misses + (accepted < drafted)
+
+    @property
+    def rate(self) -> float:
+        return self.hits / (self.hits + self.misses)
+
+
+def expected_tokens(alpha: float, length: int) -> float:
+    """Tokens one verify step yields from a draft of `length` at per-token acceptance alpha
+    (Leviathan et al. 2023): 1 + alpha + ... + alpha^length."""
+    return sum(alpha**i for i in range(length + 1))
+
+
+class DraftPolicy:
+    """How many drafted tokens to verify: the length that maximises expected tokens per unit of
+    verification cost, from the measured cost curve and the acceptance of the drafter that proposed.
+
+    Acceptance is kept per drafter and per regime: right after a draft accepted whole (the text is
+    copying its context, or the draft model is in step) acceptance runs far higher than after a
+    miss. When no length pays, the step is plain, but every `probe_every`-th such step verifies one
+    token anyway, so that a regime that starts paying is noticed. A drafter whose proposals cost
+    time (a model) is paused for `pause_steps` when drafting would not pay for itself, and probed
+    when the pause ends; one that could not pay even if always right is retired for the generation.
+    `min_draft` > 0 verifies at least that many proposed tokens regardless.
+    """
+
+    def __init__(self, max_draft: int = 4, min_draft: int = 0, *, probe_every: int = 8,
+                 pause_steps: int = 16) -> None:
+        self.max_draft, self.min_draft = max_draft, min_draft
+        self.probe_every, self.pause_steps = probe_every, pause_steps
+        self.cost = VerifyCost()
+        self._acceptance: dict[tuple[str, bool], Acceptance] = {}
+        self._streak = False  # the last draft was accepted whole
+        self._plain_steps = 0
+        self._paused = 0
+        self._probe_next = False
+        self._retired = False
+        self._proposals = 0
+        self._draft_seconds: float | None = None  # per proposed token, moving average
+
+    def _regime(self, source: str) -> Acceptance:
+        return self._acceptance.setdefault((source, self._streak), Acceptance())
+
+    def proposal_length(self, remaining: int) -> int:
+        """How far to let the drafter propose (it may stop earlier); 0 while paused."""
+        if self._retired and not self.min_draft:
+            return 0
+        if self._paused > 0:
+            self._paused -= 1
+            self._probe_next = self._paused == 0
+            return 0
+        return max(0, min(self.max_draft, remaining))
+
+    def _best(self, alpha: float, proposed: int, draft_cost: float) -> tuple[int, float]:
+        """The verify length with the most expected tokens per step-equivalent, and that rate."""
+        best, best_rate = 0, 1.0
+        for length in range(1, proposed + 1):
+            rate = expected_tokens(alpha, length) / (self.cost.relative(length + 1) + length * draft_cost)
+            if rate > best_rate:
+                best, best_rate = length, rate
+        return best, best_rate
+
+    def verify_length(self, source: str, proposed: int) -> int:
+        """The number of proposed tokens worth verifying now."""
+        if proposed == 0:
+            return 0
+        alpha = self._regime(source).rate
+        best, _ = self._best(alpha, proposed, 0.0)  # the proposal is paid for: verify what pays
+        if best == 0:
+            self._plain_steps += 1
+            if self._plain_steps % self.probe_every == 0:
+                best = 1
+        if self._probe_next:
+            best, self._probe_next = max(best, 1), False
+        draft_cost = self._draft_cost()
+        if draft_cost > 0 and self._best(1.0, self.max_draft, draft_cost)[0] == 0:
+            self._retired = True  # could not pay even if always right: plain decoding from here on
+        elif draft_cost > 0 and self._best(alpha, self.max_draft, draft_cost)[0] == 0:
+            self._paused = self.pause_steps  # proposing would not pay for itself now: rest the drafter
+        return max(best, min(self.min_draft, proposed))
+
+    def _draft_cost(self) -> float:
+        step = self.cost.seconds_per_step()
+        return self._draft_seconds / step if self._draft_seconds is not None and step else 0.0
+
+    def observe_proposal(self, proposed: int, seconds: float) -> None:
+        self._proposals += 1
+        if proposed and self._proposals > 1:  # the first one includes the draft model's prompt prefill
+            self._draft_seconds = moving_average(self._draft_seconds, seconds / proposed)
+
+    def observe(self, source: str, drafted: int, accepted: int, seconds: float) -> None:
+        """A verify step of `drafted` + 1 tokens took `seconds` and kept `accepted` drafted ones."""
+        self.cost.observe(drafted + 1, seconds)
+        if drafted:
+            self._regime(source).observe(drafted, accepted)
+            self._streak = accepted == drafted
