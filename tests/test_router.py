@@ -13,6 +13,7 @@ import pytest
 from edge_runtime.config import load_config
 from edge_runtime.errors import ModelFileError
 from edge_runtime.router.cli import register
+from edge_runtime.router.language import detect_language
 from edge_runtime.router.model import Router
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "router" / "prompts.jsonl"
@@ -78,6 +79,28 @@ def test_a_very_long_prompt_is_routed(router: Router) -> None:
     module = "import json\nfrom pathlib import Path\n\ndef load(path):\n    with open(path) as f:\n        return json.load(f)\n\n"
     code = module * 300 + "this crashes with FileNotFoundError, why?"
     assert router.predict(code).domain == "code"
+
+
+LANGUAGES = [
+    ("ja", "明日の会議の資料を作らなければならない"),  # kanji and kana
+    ("ja", "カタカナだけ"),
+    ("ja", "def total(xs):\n    # リストの合計を返す\n    return sum(xs)"),  # code with a Japanese comment
+    ("zh", "请帮我写一封感谢信"),
+    ("ko", "오늘 날씨가 어때요?"),
+    ("en", "Where is the nearest train station?"),
+    ("en", "print('ok')  # 42"),
+    ("en", ""),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), LANGUAGES)
+def test_detect_language(language: str, text: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_decision_carries_the_language(router: Router) -> None:
+    assert router.predict("ラーメンの美味しい作り方").language == "ja"
+    assert router.predict("how are you").language == "en"
 
 
 def _assert_refused(path: Path) -> None:
