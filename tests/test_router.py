@@ -17,6 +17,7 @@ from edge_runtime.router.language import detect_language
 from edge_runtime.router.model import Router
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "router" / "prompts.jsonl"
+SHORT_OFFTOPIC = DATA.with_name("short_offtopic_heldout.jsonl")  # hand-written, never trained on
 BUILTIN_FILE = Path(__file__).resolve().parents[1] / "edge_runtime" / "router" / "router.onnx"
 
 # Written for this test; none of these is in the training data (checked below).
@@ -68,6 +69,19 @@ def test_rank_is_sorted_and_agrees_with_predict(router: Router) -> None:
     ranked = router.rank("Write a limerick about a tired programmer")
     assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
     assert ranked[0][0] == "writing"
+
+
+@pytest.mark.parametrize("text", ["hello", "こんにちは"])
+def test_greetings_route_to_general(router: Router, text: str) -> None:
+    assert router.predict(text).domain == "general"
+
+
+def test_short_and_offtopic_prompts_route_right(router: Router) -> None:
+    rows = [json.loads(line) for line in SHORT_OFFTOPIC.read_text("utf-8").splitlines()]
+    training = {json.loads(line)["text"] for line in DATA.read_text("utf-8").splitlines()}
+    assert len(rows) >= 100 and not training & {r["text"] for r in rows}
+    right = sum(router.predict(r["text"]).domain == r["domain"] for r in rows)
+    assert right / len(rows) >= 0.90
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
