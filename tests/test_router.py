@@ -218,6 +218,8 @@ def test_small_training_exports_a_graph_equal_to_sklearn(tmp_path: Path) -> None
     pipe = train.build_pipeline(c=3.0)  # a looser fit converges in a fraction of the time
     pipe.fit([r["text"] for r in fit_rows], [r["domain"] for r in fit_rows])
     onnx_bytes = train.export_onnx(pipe)
+    again = train.build_pipeline(c=3.0).fit([r["text"] for r in fit_rows], [r["domain"] for r in fit_rows])
+    assert train.export_onnx(again) == onnx_bytes  # the packaged router can be rebuilt byte for byte
     # held-out prompts, plus text that trips naive tokenizers: ideographic and odd spaces, tabs, emoji
     texts = [r["text"] for r in rows if r["split"] == "test"] + [
         "", "  ", "Ｐｙｔｈｏｎで\u3000ソート", "a\tb\r\nc  d", "naïve café\xa0menu", "x\u2003y\u205fz", "🙂 2+2?"]
@@ -232,3 +234,12 @@ def test_small_training_exports_a_graph_equal_to_sklearn(tmp_path: Path) -> None
     assert json.loads((tmp_path / "small.json").read_text("utf-8"))["training_data_sha256"] == meta["training_data_sha256"]
     decision = Router.load(tmp_path / "small.onnx").predict("Solve 2x + 3 = 11")
     assert sum(decision.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_packaged_router_matches_its_metadata_and_data() -> None:
+    """router.json describes the shipped graph, and that graph was trained on today's prompts.jsonl."""
+    from edge_runtime.router.train import sha256_of
+
+    meta = json.loads(BUILTIN_FILE.with_suffix(".json").read_text("utf-8"))
+    assert meta["onnx_sha256"] == sha256_of(BUILTIN_FILE)
+    assert meta["training_data_sha256"] == sha256_of(DATA)
