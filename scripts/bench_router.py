@@ -1,4 +1,8 @@
-"""Benchmark the router: held-out and new-user accuracy, load time, per-prompt latency on one thread.
+"""Benchmark the router: accuracy and calibration on three evaluation sets, load time, latency on one thread.
+
+The sets: the held-out split of prompts.jsonl, the new-user prompts, and the short/chit-chat/typo/
+off-topic prompts. ECE (expected calibration error, 10 equal-width bins of the top probability) says
+how far the router's confidence is from its accuracy: fusion trusts that confidence (router.threshold).
 
 Latency is measured over every held-out prompt (several passes, after a warm-up). Wall-clock time
 counts time the OS gave to other processes; CPU time (this thread only) does not, so on a busy
@@ -20,18 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.router.model import Router  # noqa: E402
+from edge_runtime.router.train import evaluate  # noqa: E402
 
 
 def load_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
-def accuracy(router: Router, rows: list[dict]) -> tuple[float, np.ndarray]:
-    labels = router.labels
-    confusion = np.zeros((len(labels), len(labels)), dtype=int)
-    for row in rows:
-        confusion[labels.index(row["domain"]), labels.index(router.predict(row["text"]).domain)] += 1
-    return float(np.trace(confusion) / confusion.sum()), confusion
+def score(router: Router, rows: list[dict]) -> dict:
+    """Accuracy, ECE and confusion matrix of the router's own predict() on labelled rows."""
+    probs = np.array([[router.predict(row["text"]).probabilities[label] for label in router.labels] for row in rows])
+    return evaluate(probs, [row["domain"] for row in rows], router.labels)
 
 
 def latencies(router: Router, texts: list[str], passes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +76,7 @@ def main() -> int:
     parser.add_argument("--router", default="builtin", help="router .onnx (default: the packaged one)")
     parser.add_argument("--data", default=str(ROOT / "data/router/prompts.jsonl"))
     parser.add_argument("--new-user", default=str(ROOT / "data/router/new_user_prompts.jsonl"))
+    parser.add_argument("--short-offtopic", default=str(ROOT / "data/router/short_offtopic_heldout.jsonl"))
     parser.add_argument("--passes", type=int, default=5, help="latency passes over the held-out prompts")
     parser.add_argument("--out-dir", default="out", help="where the PNG goes")
     args = parser.parse_args()
@@ -81,15 +85,15 @@ def main() -> int:
     router = Router.load(args.router)
     load_ms = (time.perf_counter() - start) * 1e3
     test = [r for r in load_rows(Path(args.data)) if r.get("split") == "test"]
-    new_user = load_rows(Path(args.new_user))
-    test_acc, confusion = accuracy(router, test)
-    new_acc, _ = accuracy(router, new_user)
+    sets = {"held-out split": test, "new-user": load_rows(Path(args.new_user)),
+            "short/off-topic": load_rows(Path(args.short_offtopic))}
+    scores = {name: score(router, rows) for name, rows in sets.items()}
     wall, cpu = latencies(router, [r["text"] for r in test], args.passes)
     size = (Path(args.router) if args.router != "builtin" else ROOT / "edge_runtime/router/router.onnx").stat().st_size
 
     print("| metric | value |\n|---|---|")
-    print(f"| held-out accuracy (n={len(test)}) | {test_acc:.1%} |")
-    print(f"| new-user accuracy (n={len(new_user)}) | {new_acc:.1%} |")
+    for name, m in scores.items():
+        print(f"| {name} accuracy / ECE (n={m['n']}) | {m['accuracy']:.1%} / {m['ece']:.3f} |")
     print(f"| load time | {load_ms:.1f} ms |")
     for name, ms in (("wall", wall), ("CPU", cpu)):
         p50, p99 = np.percentile(ms, [50, 99])
@@ -98,7 +102,7 @@ def main() -> int:
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plot(confusion, router.labels, wall, out / "router_bench.png")
+    plot(np.array(scores["held-out split"]["confusion"]), router.labels, wall, out / "router_bench.png")
     print(f"\nplot: {out / 'router_bench.png'}")
     return 0
 

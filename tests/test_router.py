@@ -13,9 +13,11 @@ import pytest
 from edge_runtime.config import load_config
 from edge_runtime.errors import ModelFileError
 from edge_runtime.router.cli import register
+from edge_runtime.router.language import detect_language
 from edge_runtime.router.model import Router
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "router" / "prompts.jsonl"
+SHORT_OFFTOPIC = DATA.with_name("short_offtopic_heldout.jsonl")  # hand-written, never trained on
 BUILTIN_FILE = Path(__file__).resolve().parents[1] / "edge_runtime" / "router" / "router.onnx"
 
 # Written for this test; none of these is in the training data (checked below).
@@ -69,6 +71,19 @@ def test_rank_is_sorted_and_agrees_with_predict(router: Router) -> None:
     assert ranked[0][0] == "writing"
 
 
+@pytest.mark.parametrize("text", ["hello", "こんにちは"])
+def test_greetings_route_to_general(router: Router, text: str) -> None:
+    assert router.predict(text).domain == "general"
+
+
+def test_short_and_offtopic_prompts_route_right(router: Router) -> None:
+    rows = [json.loads(line) for line in SHORT_OFFTOPIC.read_text("utf-8").splitlines()]
+    training = {json.loads(line)["text"] for line in DATA.read_text("utf-8").splitlines()}
+    assert len(rows) >= 100 and not training & {r["text"] for r in rows}
+    right = sum(router.predict(r["text"]).domain == r["domain"] for r in rows)
+    assert right / len(rows) >= 0.90
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_empty_text_gets_a_distribution_not_an_error(router: Router, text: str) -> None:
     assert sum(router.predict(text).probabilities.values()) == pytest.approx(1.0, abs=1e-5)
@@ -78,6 +93,28 @@ def test_a_very_long_prompt_is_routed(router: Router) -> None:
     module = "import json\nfrom pathlib import Path\n\ndef load(path):\n    with open(path) as f:\n        return json.load(f)\n\n"
     code = module * 300 + "this crashes with FileNotFoundError, why?"
     assert router.predict(code).domain == "code"
+
+
+LANGUAGES = [
+    ("ja", "明日の会議の資料を作らなければならない"),  # kanji and kana
+    ("ja", "カタカナだけ"),
+    ("ja", "def total(xs):\n    # リストの合計を返す\n    return sum(xs)"),  # code with a Japanese comment
+    ("zh", "请帮我写一封感谢信"),
+    ("ko", "오늘 날씨가 어때요?"),
+    ("en", "Where is the nearest train station?"),
+    ("en", "print('ok')  # 42"),
+    ("en", ""),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), LANGUAGES)
+def test_detect_language(language: str, text: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_decision_carries_the_language(router: Router) -> None:
+    assert router.predict("ラーメンの美味しい作り方").language == "ja"
+    assert router.predict("how are you").language == "en"
 
 
 def _assert_refused(path: Path) -> None:
@@ -181,6 +218,8 @@ def test_small_training_exports_a_graph_equal_to_sklearn(tmp_path: Path) -> None
     pipe = train.build_pipeline(c=3.0)  # a looser fit converges in a fraction of the time
     pipe.fit([r["text"] for r in fit_rows], [r["domain"] for r in fit_rows])
     onnx_bytes = train.export_onnx(pipe)
+    again = train.build_pipeline(c=3.0).fit([r["text"] for r in fit_rows], [r["domain"] for r in fit_rows])
+    assert train.export_onnx(again) == onnx_bytes  # the packaged router can be rebuilt byte for byte
     # held-out prompts, plus text that trips naive tokenizers: ideographic and odd spaces, tabs, emoji
     texts = [r["text"] for r in rows if r["split"] == "test"] + [
         "", "  ", "Ｐｙｔｈｏｎで\u3000ソート", "a\tb\r\nc  d", "naïve café\xa0menu", "x\u2003y\u205fz", "🙂 2+2?"]
@@ -195,3 +234,12 @@ def test_small_training_exports_a_graph_equal_to_sklearn(tmp_path: Path) -> None
     assert json.loads((tmp_path / "small.json").read_text("utf-8"))["training_data_sha256"] == meta["training_data_sha256"]
     decision = Router.load(tmp_path / "small.onnx").predict("Solve 2x + 3 = 11")
     assert sum(decision.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_packaged_router_matches_its_metadata_and_data() -> None:
+    """router.json describes the shipped graph, and that graph was trained on today's prompts.jsonl."""
+    from edge_runtime.router.train import sha256_of
+
+    meta = json.loads(BUILTIN_FILE.with_suffix(".json").read_text("utf-8"))
+    assert meta["onnx_sha256"] == sha256_of(BUILTIN_FILE)
+    assert meta["training_data_sha256"] == sha256_of(DATA)

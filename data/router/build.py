@@ -1,13 +1,14 @@
-"""Assemble the hand-written prompts in src/ into prompts.jsonl and new_user_prompts.jsonl.
+"""Assemble the hand-written prompts in src/ into prompts.jsonl and the two evaluation-only files.
 
 Nothing here generates text: every prompt was written by hand in src/<domain>_<lang>_<n>.txt
-(router training data) or src/new_user.txt (second evaluation). This script only parses those
+(router training data), src/new_user.txt or src/short_offtopic.txt (evaluations, never trained
+on: new_user_prompts.jsonl and short_offtopic_heldout.jsonl). This script only parses those
 files, removes exact duplicates and assigns the train/test split from a hash of the text, so the
 split stays stable when prompts are added.
 
 Source format: one prompt per line; a prompt spanning several lines sits between a line `<<<`
-and a line `>>>`. Blank lines between prompts are ignored. In new_user.txt each prompt line (or
-`<<<` line) starts with `domain lang|`, e.g. `math en|whats 20% of 45`.
+and a line `>>>`. Blank lines between prompts are ignored. In the evaluation files each prompt
+line (or `<<<` line) starts with `domain lang|`, e.g. `math en|whats 20% of 45`.
 
     python data/router/build.py
 """
@@ -22,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 DOMAINS = ("code", "math", "writing", "general")
 LANGS = ("en", "ja")
 TEST_SHARE = 5  # one prompt in five is held out
+HELDOUT = {"new_user.txt": "new_user_prompts.jsonl",  # evaluation-only source -> output
+           "short_offtopic.txt": "short_offtopic_heldout.jsonl"}
 
 
 def parse(path: Path) -> list[str]:
@@ -63,14 +66,15 @@ def build_training() -> list[dict[str, str]]:
     return rows
 
 
-def build_new_user(train_texts: set[str]) -> list[dict[str, str]]:
+def build_heldout(name: str, train_texts: set[str]) -> list[dict[str, str]]:
+    """An evaluation file's `domain lang|text` prompts; none may also be a training prompt."""
     rows = []
-    for item in parse(HERE / "src" / "new_user.txt"):
+    for item in parse(HERE / "src" / name):
         head, text = item.split("|", 1)
         domain, lang = head.split()
         assert domain in DOMAINS and lang in LANGS, item
         text = text.strip()
-        assert text not in train_texts, f"new-user prompt also in training data: {text!r}"
+        assert text not in train_texts, f"{name}: prompt also in training data: {text!r}"
         rows.append({"text": text, "domain": domain, "lang": lang})
     return rows
 
@@ -84,15 +88,18 @@ def write_jsonl(path: Path, rows: list[dict[str, str]]) -> None:
 def main() -> None:
     rows = build_training()
     write_jsonl(HERE / "prompts.jsonl", rows)
-    new_user = build_new_user({r["text"] for r in rows})
-    write_jsonl(HERE / "new_user_prompts.jsonl", new_user)
+    train_texts = {r["text"] for r in rows}
+    heldout = {out: build_heldout(src, train_texts) for src, out in HELDOUT.items()}
+    for out, held in heldout.items():
+        write_jsonl(HERE / out, held)
     counts = Counter((r["domain"], r["lang"], r["split"]) for r in rows)
     for d in DOMAINS:
         print(d, {f"{lang}/{s}": counts[d, lang, s] for lang in LANGS for s in ("train", "test")})
     ja = sum(r["lang"] == "ja" for r in rows)
     test = sum(r["split"] == "test" for r in rows)
     print(f"prompts.jsonl: {len(rows)} prompts, {ja / len(rows):.1%} Japanese, {test / len(rows):.1%} test")
-    print(f"new_user_prompts.jsonl: {len(new_user)} prompts", dict(Counter(r["domain"] for r in new_user)))
+    for out, held in heldout.items():
+        print(f"{out}: {len(held)} prompts", dict(Counter(r["domain"] for r in held)))
 
 
 if __name__ == "__main__":

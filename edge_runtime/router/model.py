@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import ModelFileError
+from .language import detect_language
 
 BUILTIN = "builtin"
 MAX_CHARS = 2000  # a longer prompt is routed on its first and last 1,000 characters (bounds latency)
@@ -26,7 +27,8 @@ _HINT = "retrain it with `edge-runtime router train`, or use the packaged one (`
 class RouteDecision:
     domain: str
     probabilities: dict[str, float]
-    latency_ms: float
+    latency_ms: float  # the whole decision: language detection and the graph
+    language: str  # "en", "ja", "zh" or "ko" (see language.py); experts may be chosen by it
 
 
 class Router:
@@ -76,9 +78,10 @@ class Router:
         if len(text) > MAX_CHARS:
             text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2:]
         (probs,) = self._session.run(["probabilities"], {"text": np.array([text], dtype=object)})
+        language = detect_language(text)
         latency_ms = (time.perf_counter() - start) * 1000.0
         probabilities = {label: float(p) for label, p in zip(self.labels, probs[0])}
-        return RouteDecision(max(probabilities, key=probabilities.__getitem__), probabilities, latency_ms)
+        return RouteDecision(max(probabilities, key=probabilities.__getitem__), probabilities, latency_ms, language)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Domains with their probabilities, most probable first."""
