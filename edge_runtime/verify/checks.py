@@ -113,8 +113,7 @@ def _line_checks(prompt: str) -> Iterator[Check]:
 def _clean(raw: str) -> str:
     """A prompt line without bullets, 'Example:' labels, backticks and a sentence's final stop."""
     line = _PREFIX.sub("", raw.strip()).strip().strip("`").strip()
-    line = line.rstrip(";,")
-    return line[:-1] if line.endswith(".") and not line[-2:-1].isdigit() else line
+    return line.rstrip(";,").removesuffix(".")
 
 
 def _assert_check(line: str) -> Check | None:
