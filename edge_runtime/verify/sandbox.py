@@ -15,8 +15,8 @@ Why each layer (measured on Linux 6.x, see docs/sandbox.md):
 - An audit-hook guard (_guard.py) refuses writes and deletes outside the directory, sockets,
   new processes and ctypes: defence in depth, bypassable by C code.
 
-Risks that remain: as root nothing but the guard stops writes outside the directory (the child
-keeps root's file permissions); memory is bounded per process, not per group; reading files is
+Risks that remain: the child keeps this user's file permissions, so only the guard stops writes
+to files the user owns outside the directory (as root: to any file); memory is bounded per process, not per group; reading files is
 allowed (secrets readable by this user are readable by the candidate); if namespaces are not
 permitted, the network is open to anything the guard does not catch; the temporary directory
 has no total size cap, only a per-file one; preexec_fn is not thread-safe in heavily threaded
