@@ -46,7 +46,7 @@ class Routing:
         decision = self._router.predict(text)
         top = decision.probabilities[decision.domain]
         route = Route(decision.domain, "", decision.probabilities, decision.latency_ms,
-                      confident=top >= cfg.router.threshold, language=detect_language(text))
+                      confident=top >= cfg.router.threshold, language=decision.language)
         ranked = self.ranked(route)
         preferred = cfg.experts_for(decision.domain)[0]
         expert = ranked[0][0]
