@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(p)
     p.set_defaults(func=cmd_chat)
 
-    from . import server_cli
+    from .server import cli as server_cli
     from .router import cli as router_cli
 
     router_cli.register(sub)

@@ -63,10 +63,12 @@ def test_best_of_between_different_vocabularies_reports_both():
 @pytest.mark.slow
 def test_fusion_that_does_not_fit_answers_one_expert_after_another():
     """The segfault of issue 14: a 1.5GB budget cannot hold the 1.5B and the 0.5B together, and the
-    router is unsure of this prompt. Loading the second expert used to evict and free the first while
+    router is unsure (unsure.toml: the packaged team with threshold 0.99; the retrained router is
+    now sure of this prompt). Loading the second expert used to evict and free the first while
     fusion still held it. Now the first is pinned, the mixture is refused with its numbers, and the
     experts answer in turn."""
     proc = subprocess.run([sys.executable, "-m", "edge_runtime.cli", "run", "--json", "--expert", "auto",
+                           "--config", str(DATA / "unsure.toml"),
                            "--memory-budget", "1.5GB", "--max-tokens", "16", "メールの書き方を教えて"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

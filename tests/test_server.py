@@ -24,7 +24,7 @@ from edge_runtime.config import ExpertConfig, load_config
 from edge_runtime.memory import estimate_footprint
 from edge_runtime.routing import Route
 from edge_runtime.runtime import Runtime
-from edge_runtime.server import ServerSettings, create_app
+from edge_runtime.server.app import ServerSettings, create_app
 
 from .conftest import DATA, SMOL
 
@@ -48,9 +48,9 @@ class Server:
 
 
 @contextmanager
-def serving(memory_budget: str | None = None) -> Iterator[Server]:
-    """uvicorn on a free loopback port, in a thread, in front of a SmolLM2 runtime (max_queue 1)."""
-    runtime = Runtime(load_config(DATA / "smol.toml"), threads=1, memory_budget=memory_budget)
+def serving(memory_budget: str | None = None, config: Any = DATA / "smol.toml") -> Iterator[Server]:
+    """uvicorn on a free loopback port, in a thread, in front of a runtime (SmolLM2 unless told; max_queue 1)."""
+    runtime = Runtime(load_config(config), threads=1, memory_budget=memory_budget)
     app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -349,7 +349,7 @@ def test_full_queue_is_429_and_a_queued_client_that_leaves_frees_its_slot(client
 # -- the command ---------------------------------------------------------------------------------
 
 def test_serve_options(monkeypatch):
-    from edge_runtime.server_cli import register
+    from edge_runtime.server.cli import register
 
     monkeypatch.delenv("EDGE_RUNTIME_API_KEY", raising=False)
     parser = argparse.ArgumentParser()
@@ -360,9 +360,21 @@ def test_serve_options(monkeypatch):
 
 def test_serve_without_the_server_extra_says_what_to_install(monkeypatch):
     from edge_runtime.errors import ConfigError
-    from edge_runtime.server_cli import cmd_serve
+    from edge_runtime.server.cli import cmd_serve
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     with pytest.raises(ConfigError) as err:
         cmd_serve(argparse.Namespace())
     assert "edge-runtime[server]" in err.value.hint
+
+
+@pytest.mark.slow
+def test_fusion_over_budget_answers_through_the_server():
+    """Issue 14's segfault, through HTTP: the default team under 1.5GB, a router that is unsure. The server must answer and say what fusion did, not take every client down."""
+    with serving("1.5GB", config=DATA / "unsure.toml") as srv:
+        resp = openai_client(srv).chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "メールの書き方を教えて"}], max_tokens=8, temperature=0)
+        stats = resp.model_extra["edge_runtime"]
+        assert resp.choices[0].message.content and stats["fusion"]["mode"] == "best-of"
+        assert any("token mixture" in note for note in stats["notes"])
+        assert srv.health()["status"] == "ok"

@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Any
 
-from .config import load_config
-from .errors import ConfigError
+from ..config import load_config
+from ..errors import ConfigError
 
 SERVER_PACKAGES = {"fastapi", "uvicorn", "starlette", "pydantic"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -37,13 +37,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .server import ServerSettings, create_app
+        from .app import ServerSettings, create_app
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVER_PACKAGES:
             raise
         raise ConfigError(f"`serve` needs {exc.name}, which is not installed",
                           "install edge-runtime[server]  (pip install 'edge-runtime[server]')") from None
-    from .runtime import Runtime
+    from ..runtime import Runtime
 
     if args.max_queue < 0:
         raise ConfigError(f"--max-queue must be >= 0, got {args.max_queue}")

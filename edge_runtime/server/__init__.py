@@ -1,0 +1,1 @@
+"""The OpenAI-compatible local HTTP server: app (routes), handlers, queue, schema, cli."""
