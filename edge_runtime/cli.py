@@ -1,22 +1,59 @@
-"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve | bench."""
+"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve.
+
+The one CLI layer: the options every command shares (config, memory budget, threads) are declared
+here once, a Runtime is built from them in one place, and every subcommand, `edge-quantize` included,
+runs inside one error boundary that turns an EdgeRuntimeError into its message, hint and exit code.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from .catalog import is_verified, load_catalog, models_dir, pull, resolve
 from .config import DRAFT_MODES, Config, load_config
-from .errors import ConfigError, EdgeRuntimeError, PromptError
+from .errors import EdgeRuntimeError, PromptError
 from .gguf_file import read_gguf
+from .jsonl import read_prompts
 from .memory import estimate_footprint, fmt_bytes
 from .sampling import SamplingParams
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 
 def _config(args: argparse.Namespace) -> Config:
     return load_config(getattr(args, "config", None))
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="a TOML file merged over the packaged defaults")
+
+
+def add_runtime_options(p: argparse.ArgumentParser) -> None:
+    """What every command that loads experts takes."""
+    add_config_option(p)
+    p.add_argument("--memory-budget", default=None, help="e.g. 1.5GB, 70%%, auto")
+    p.add_argument("--threads", type=int, default=None)
+
+
+def open_runtime(args: argparse.Namespace) -> "Runtime":
+    from .runtime import Runtime
+
+    return Runtime(_config(args), threads=args.threads, memory_budget=args.memory_budget)
+
+
+def guarded(command: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """The error boundary: a problem the user can act on is printed with its hint, never a traceback."""
+    try:
+        return int(command(args) or 0)
+    except EdgeRuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 def models_of(cfg: Config) -> list[str]:
@@ -67,23 +104,12 @@ def _sampling(args: argparse.Namespace) -> SamplingParams:
                           repeat_penalty=args.repeat_penalty, seed=args.seed)
 
 
-def _prompts(args: argparse.Namespace) -> Iterator[str]:
+def _prompts(args: argparse.Namespace) -> list[str]:
     if args.prompts_file:
-        path = Path(args.prompts_file)
-        if not path.is_file():
-            raise ConfigError(f"prompts file not found: {path}")
-        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                yield record["prompt"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise ConfigError(f"{path.name} line {n}: expected {{\"prompt\": \"...\"}}") from None
-    elif args.prompt is None:
+        return read_prompts(args.prompts_file)
+    if args.prompt is None:
         raise PromptError("no prompt given", "pass a PROMPT argument or --prompts-file FILE.jsonl")
-    else:
-        yield args.prompt
+    return [args.prompt]
 
 
 def _summary(result: Any) -> str:
@@ -94,13 +120,11 @@ def _summary(result: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runtime import Runtime
-
     if args.max_tokens < 1:
         raise PromptError(f"--max-tokens must be at least 1, got {args.max_tokens}")
     params = _sampling(args)
-    prompts = list(_prompts(args))
-    runtime = Runtime(_config(args), threads=args.threads, memory_budget=args.memory_budget)
+    prompts = _prompts(args)
+    runtime = open_runtime(args)
     try:
         for prompt in prompts:
             gen = runtime.stream(prompt, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
@@ -122,9 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .runtime import Runtime
-
-    runtime = Runtime(_config(args), threads=args.threads, memory_budget=args.memory_budget)
+    runtime = open_runtime(args)
     messages: list[dict[str, str]] = []
     print("edge-runtime chat: empty line or Ctrl-D to quit", file=sys.stderr)
     try:
@@ -150,7 +172,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _add_generation_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="a TOML file merged over the packaged defaults")
+    add_runtime_options(p)
     p.add_argument("--expert", default="auto", help="an expert name, or auto to route (default)")
     p.add_argument("--draft", choices=DRAFT_MODES, default=None, help="drafter (default: from config, auto)")
     p.add_argument("--max-tokens", type=int, default=256)
@@ -160,8 +182,6 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-p", type=float, default=0.0)
     p.add_argument("--repeat-penalty", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--memory-budget", default=None, help="e.g. 1.5GB, 70%%, auto")
-    p.add_argument("--threads", type=int, default=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pull", help="fetch catalog models into the models directory")
     p.add_argument("names", nargs="*", help="catalog names (default: every model the config uses)")
     p.add_argument("--list", action="store_true", help="list the catalog and what is ready")
-    p.add_argument("--config")
+    add_config_option(p)
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("inspect", help="what a model file is and what it will cost in memory")
@@ -179,14 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=0)
     p.add_argument("--kv-type", default=None)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--config")
+    add_config_option(p)
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("run", help="answer prompts, streamed, with routing and speculative decoding")
     p.add_argument("prompt", nargs="?")
     _add_generation_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per prompt instead of streaming")
-    p.add_argument("--prompts-file", help='JSONL of {"prompt": ...} lines, answered in one process')
+    p.add_argument("--prompts-file", help='JSONL of {"prompt": ...} (or {"text": ...}) lines, answered in one process')
     p.add_argument("--raw", action="store_true", help="no chat template: plain completion of the prompt")
     p.set_defaults(func=cmd_run)
 
@@ -203,16 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except EdgeRuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    args = build_parser().parse_args(argv)
+    return guarded(args.func, args)
 
 
 if __name__ == "__main__":

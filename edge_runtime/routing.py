@@ -32,9 +32,9 @@ class Route:
 class Routing:
     """Routes prompts with the configured router (loaded on first use) and ranks the experts."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, router: Any = None) -> None:
         self.config = config
-        self._router: Any = None
+        self._router = router  # the config's router is loaded at the first route
 
     def route(self, text: str) -> Route:
         """The top domain's first expert that reads the prompt's language."""

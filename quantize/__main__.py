@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.cli import guarded
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,12 +77,7 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        run(args)
-    except EdgeRuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return guarded(run, args)  # the edge-runtime CLI's one error boundary
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import numpy as np
 from edge_runtime.backends import open_model
 from edge_runtime.backends.base import CausalLM
 from edge_runtime.errors import PromptError
+from edge_runtime.sampling import log_softmax
 
 STEP = 64  # tokens per forward call; every position's logits are read
 
@@ -39,9 +40,7 @@ def negative_log_likelihoods(model: CausalLM, ids: list[int], window: int = 512)
         for pos in range(0, len(chunk) - 1, STEP):
             inputs, targets = chunk[pos:pos + STEP], chunk[pos + 1:pos + STEP + 1]
             logits = model.forward(inputs, logits_for=len(inputs))[:len(targets)].astype(np.float64)
-            top = logits.max(axis=1)
-            log_z = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-            nll.append(log_z - logits[np.arange(len(targets)), targets])
+            nll.append(-log_softmax(logits)[np.arange(len(targets)), targets])
         model.truncate(0)
     return np.concatenate(nll)
 

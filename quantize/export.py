@@ -34,7 +34,7 @@ def export(source: Path, out: Path, *, weights: str = "int4", search: bool = Fal
     src = GGUFSource(source)
     spec = src.spec
     with atomic_output(out, [source], force=force, directory=True) as tmp, \
-            tqdm(total=spec.n_layer + 2, desc=f"export {weights}", unit="step", file=sys.stderr) as bar:
+            tqdm(total=spec.n_layer + 2, desc=f"export {weights}", unit="step", file=sys.stderr, disable=None) as bar:
         bar.set_postfix_str("dequantize and build")
         model = build_decoder(spec, src, dtype=np.float16 if weights == "fp16" else np.float32, progress=bar)
         bar.set_postfix_str(f"quantize {weights}" if weights in BITS else "")

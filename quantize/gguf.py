@@ -91,7 +91,7 @@ def requantize(source: Path, out: Path, qtype: str, *, imatrix: Path | None = No
     global _bar
     _init_backend()
     with atomic_output(out, [source], force=force) as tmp, \
-            tqdm(desc=f"quantize {qtype}", unit="tensor", file=sys.stderr) as _bar:
+            tqdm(desc=f"quantize {qtype}", unit="tensor", file=sys.stderr, disable=None) as _bar:
         ll.llama_log_set(_progress_log, ctypes.c_void_p(0))
         try:
             rc = ll.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))

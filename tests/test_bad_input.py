@@ -128,9 +128,20 @@ def test_config_wrong_type_and_bad_toml(tmp_path):
 
 def test_bad_prompts_file_line(tmp_path, capsys):
     f = tmp_path / "p.jsonl"
-    f.write_text('{"prompt": "ok"}\n{"text": "wrong key"}\n')
+    f.write_text('{"prompt": "ok"}\n{"question": "wrong key"}\n')
     code, _, err = cli(capsys, "run", "--config", SMOL_CFG, "--expert", "code", "--prompts-file", str(f))
-    assert code == 2 and "line 2" in err
+    assert code == 2 and "line 2" in err and '"prompt"' in err
+
+
+def test_prompts_file_and_route_jsonl_read_the_same_files(tmp_path, capsys):
+    """`route --jsonl` data ({"text": ...}) can be answered by `run --prompts-file` and the other way."""
+    f = tmp_path / "p.jsonl"
+    f.write_text('{"text": "Say hi."}\n{"prompt": "Say bye."}\n')
+    code, out, _ = cli(capsys, "run", "--config", SMOL_CFG, "--expert", "code", "--json", "--max-tokens", "2",
+                       "--prompts-file", str(f))
+    assert code == 0 and len(out.strip().splitlines()) == 2
+    code, out, _ = cli(capsys, "route", "--config", SMOL_CFG, "--jsonl", str(f))
+    assert code == 0 and len(out.strip().splitlines()) == 2
 
 
 def test_run_json_fields_and_prompts_file(tmp_path, capsys):

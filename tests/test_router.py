@@ -2,7 +2,6 @@
 exports a graph that agrees with scikit-learn. Speed is measured in scripts/bench_router.py, not here."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from edge_runtime.config import load_config
 from edge_runtime.errors import ModelFileError
-from edge_runtime.router.cli import register
+from edge_runtime.cli import main
 from edge_runtime.router.language import detect_language
 from edge_runtime.router.model import Router
 
@@ -160,10 +159,7 @@ def test_onnx_that_is_not_a_router_refused(tmp_path: Path) -> None:
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="edge-runtime")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(argv)
 
 
 def test_route_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,7 +180,7 @@ def test_route_single_prompt_and_bad_input(tmp_path: Path, capsys: pytest.Captur
     assert _cli(["route", "What is 12 times 12?"]) == 0
     assert "domain: math" in capsys.readouterr().out
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"prompt": "no text key"}\n', "utf-8")
+    bad.write_text('{"question": "neither prompt nor text"}\n', "utf-8")
     assert _cli(["route", "--jsonl", str(bad)]) == 2
     assert "line 1" in capsys.readouterr().err
     broken = tmp_path / "broken.onnx"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -48,9 +49,9 @@ class Server:
 
 
 @contextmanager
-def serving(memory_budget: str | None = None, config: Any = DATA / "smol.toml") -> Iterator[Server]:
-    """uvicorn on a free loopback port, in a thread, in front of a runtime (SmolLM2 unless told; max_queue 1)."""
-    runtime = Runtime(load_config(config), threads=1, memory_budget=memory_budget)
+def serving(memory_budget: str | None = None) -> Iterator[Server]:
+    """uvicorn on a free loopback port, in a thread, in front of a SmolLM2 runtime (max_queue 1)."""
+    runtime = Runtime(load_config(DATA / "smol.toml"), threads=1, memory_budget=memory_budget)
     app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -369,12 +370,34 @@ def test_serve_without_the_server_extra_says_what_to_install(monkeypatch):
 
 
 @pytest.mark.slow
-def test_fusion_over_budget_answers_through_the_server():
-    """Issue 14's segfault, through HTTP: the default team under 1.5GB, a router that is unsure. The server must answer and say what fusion did, not take every client down."""
-    with serving("1.5GB", config=DATA / "unsure.toml") as srv:
+def test_fusion_over_budget_answers_through_the_server(tmp_path):
+    """Issue 14's segfault, through HTTP: `edge-runtime serve` in a process of its own (the budget covers
+    the whole process), the default team under 1.5GB and a router that is unsure. The server must answer
+    and say what fusion did, not take every client down."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "edge_runtime.cli", "serve", "--port", str(port),
+                             "--memory-budget", "1.5GB", "--config", str(DATA / "unsure.toml"), "--api-key", KEY],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        srv = Server(f"http://127.0.0.1:{port}", port, None)  # type: ignore[arg-type]
+        wait_for(lambda: _answers(srv.health), "the server to start", timeout=120)
         resp = openai_client(srv).chat.completions.create(
             model="auto", messages=[{"role": "user", "content": "メールの書き方を教えて"}], max_tokens=8, temperature=0)
         stats = resp.model_extra["edge_runtime"]
         assert resp.choices[0].message.content and stats["fusion"]["mode"] == "best-of"
         assert any("token mixture" in note for note in stats["notes"])
-        assert srv.health()["status"] == "ok"
+        assert srv.health()["status"] == "ok" and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _answers(call: Callable[[], Any]) -> bool:
+    try:
+        return bool(call())
+    except httpx.HTTPError:
+        return False

@@ -19,8 +19,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from edge_runtime.config import DOMAINS  # the one list of domains (run with the project's venv)
+
 HERE = Path(__file__).resolve().parent
-DOMAINS = ("code", "math", "writing", "general")
 LANGS = ("en", "ja")
 TEST_SHARE = 5  # one prompt in five is held out
 HELDOUT = {"new_user.txt": "new_user_prompts.jsonl",  # evaluation-only source -> output

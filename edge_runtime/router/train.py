@@ -25,14 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from ..config import DOMAINS
 from ..errors import ConfigError, EdgeRuntimeError
+from ..jsonl import read_jsonl
+from ..sampling import log_softmax
 
 # Every character for which str.isspace() is true (Python's `\s`), spelled out for RE2.
 WHITESPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 CHAR_TOKENS = f"[^{WHITESPACE}]|[{WHITESPACE}]+"
 WORD_TOKENS = f"[A-Za-z0-9_]+|[^A-Za-z0-9_{WHITESPACE}]"
-DOMAINS = ("code", "math", "writing", "general")
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 ONNX_TOLERANCE = 1e-4  # largest allowed |onnxruntime - scikit-learn| probability difference
 
@@ -46,20 +48,14 @@ class Example:
 
 def load_examples(path: str | Path) -> list[Example]:
     """Rows of a JSONL file with `text` and `domain` (and optionally `split`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"data file not found: {path.name}", "give a JSONL file of {\"text\", \"domain\"} lines")
     rows = []
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for where, row in read_jsonl(path, '{"text", "domain"}'):
         try:
-            row = json.loads(line)
             rows.append(Example(row["text"], row["domain"], row.get("split", "train")))
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ConfigError(f"{path.name}:{n}: not a {{\"text\", \"domain\"}} JSON object ({err})") from None
+        except KeyError as err:
+            raise ConfigError(f"{where}: missing {err}", 'expected {"text", "domain"}') from None
         if rows[-1].domain not in DOMAINS:
-            raise ConfigError(f"{path.name}:{n}: unknown domain {rows[-1].domain!r}", "domains: " + ", ".join(DOMAINS))
+            raise ConfigError(f"{where}: unknown domain {rows[-1].domain!r}", "domains: " + ", ".join(DOMAINS))
     return rows
 
 
@@ -111,9 +107,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
-        z = logits / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+        return float(-np.mean(log_softmax(logits / np.exp(log_t))[np.arange(len(y)), y]))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 

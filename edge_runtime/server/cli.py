@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from ..config import load_config
+from ..cli import add_runtime_options, open_runtime
 from ..errors import ConfigError
 
 SERVER_PACKAGES = {"fastapi", "uvicorn", "starlette", "pydantic"}
@@ -25,9 +25,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key", default=os.environ.get("EDGE_RUNTIME_API_KEY"),
                    help="require `Authorization: Bearer KEY` (default: $EDGE_RUNTIME_API_KEY, or none)")
-    p.add_argument("--config", help="a TOML file merged over the packaged defaults")
-    p.add_argument("--memory-budget", default=None, help="e.g. 1.5GB, 70%%, auto")
-    p.add_argument("--threads", type=int, default=None)
+    add_runtime_options(p)
     p.add_argument("--max-queue", type=int, default=8,
                    help="requests that may wait behind the running one; more get 429 (default 8)")
     p.set_defaults(func=cmd_serve)
@@ -43,8 +41,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise
         raise ConfigError(f"`serve` needs {exc.name}, which is not installed",
                           "install edge-runtime[server]  (pip install 'edge-runtime[server]')") from None
-    from ..runtime import Runtime
-
     if args.max_queue < 0:
         raise ConfigError(f"--max-queue must be >= 0, got {args.max_queue}")
     if not 0 < args.port < 65536:
@@ -53,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"warning: listening on {args.host} without --api-key: anyone who can reach it can use it",
               file=sys.stderr)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    runtime = Runtime(load_config(args.config), threads=args.threads, memory_budget=args.memory_budget)
+    runtime = open_runtime(args)
     try:
         app = create_app(runtime, ServerSettings(api_key=args.api_key, max_queue=args.max_queue))
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
