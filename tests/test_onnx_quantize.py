@@ -14,6 +14,9 @@ from edge_runtime.backends.base import CausalLM
 from edge_runtime.backends.gguf import GGUFModel
 from edge_runtime.backends.onnx import ONNXModel, choose_providers
 from edge_runtime.errors import ConfigError, ModelFileError
+from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.speculative.decoder import Decoder
+from edge_runtime.speculative.drafters import ModelDrafter
 
 pytest.importorskip("onnx")
 
@@ -62,37 +65,6 @@ def greedy(model: CausalLM, prompt: list[int], n: int) -> list[int]:
         out.append(int(np.argmax(logits)))
         logits = model.forward([out[-1]])[-1]
     return out
-
-
-def speculative_greedy(target: CausalLM, draft: CausalLM, prompt: list[int], n: int, k: int = 4) -> tuple[list[int], int]:
-    """Minimal greedy draft-and-verify loop (the project's decoder lives in edge_runtime.speculative).
-
-    Both caches hold every accepted token but the last, which goes in with the next forward.
-    """
-    target.truncate(0)
-    draft.truncate(0)
-    target.forward(prompt[:-1])
-    draft.forward(prompt[:-1])
-    last, out, accepted = prompt[-1], [], 0
-    while len(out) < n:
-        base = target.n_past
-        proposals, token = [], last
-        for _ in range(k):
-            token = int(np.argmax(draft.forward([token])[-1]))
-            proposals.append(token)
-        rows = target.forward([last, *proposals], logits_for=k + 1)
-        n_ok = 0
-        while n_ok < k and proposals[n_ok] == int(np.argmax(rows[n_ok])):
-            n_ok += 1
-        bonus = int(np.argmax(rows[n_ok]))
-        accepted += n_ok
-        out.extend([*proposals[:n_ok], bonus])
-        target.truncate(base + 1 + n_ok)
-        draft.truncate(min(draft.n_past, base + 1 + n_ok))
-        if draft.n_past < base + 1 + n_ok:  # every proposal accepted: the draft never saw its last one
-            draft.forward(proposals[n_ok - 1:n_ok])
-        last = bonus
-    return out[:n], accepted
 
 
 def test_export_writes_a_complete_directory(int4_dir: Path) -> None:
@@ -188,12 +160,15 @@ def test_int4_perplexity_within_ten_percent_of_gguf(int4_dir: Path, smol_path: P
 @pytest.mark.parametrize("draft_is_onnx", [True, False], ids=["onnx-draft-gguf-target", "gguf-draft-onnx-target"])
 def test_cross_backend_speculative_equals_target_greedy(draft_is_onnx: bool, onnx_model: ONNXModel,
                                                         gguf: GGUFModel) -> None:
+    """The runtime's own decoder with a draft model of the other backend: drafts of 4 are verified at
+    every step (min_draft), and the output is the target's own greedy output."""
     target, draft = (gguf, onnx_model) if draft_is_onnx else (onnx_model, gguf)
     prompt = target.tokenize("Once upon a time, in a small village by the sea,")
     expected = greedy(target, prompt, 24)
-    out, accepted = speculative_greedy(target, draft, prompt, 24)
-    assert out == expected
-    assert accepted > 0
+    decoder = Decoder(target, ModelDrafter(draft, Sampler(SamplingParams()), p_min=0.0), max_draft=4, min_draft=4)
+    out = [t for step in decoder.generate(prompt, max_tokens=24) for t in step]
+    assert out == expected[:len(out)] and (len(out) == 24 or decoder.stats.finish_reason == "stop")
+    assert decoder.stats.accepted > 0 and decoder.stats.tokens_per_step > 1
 
 
 def test_requantize_gguf_and_load(smol_path: Path, tmp_path: Path) -> None:
