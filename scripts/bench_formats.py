@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchlib import pyplot, save_figure
 
 
 def measure(path: Path, prompt_tokens: int, decode_tokens: int, threads: int) -> dict:
@@ -87,10 +88,7 @@ def markdown(model: str, rows: list[dict]) -> str:
 
 
 def chart(results: dict[str, list[dict]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     metrics = [("size", "file size (MB)", 1e-6), ("peak_rss", "peak RSS (MB)", 1e-6),
                ("prompt_tps", "prompt tokens/s", 1), ("decode_tps", "decode tokens/s", 1), ("perplexity", "perplexity", 1)]
@@ -102,8 +100,7 @@ def chart(results: dict[str, list[dict]], out: Path) -> None:
             ax.set_title(f"{model}: {title}", fontsize=9)
             ax.invert_yaxis()
             ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    save_figure(fig, out, dpi=110)
 
 
 def main() -> None:

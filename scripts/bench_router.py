@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchlib import ROOT, pyplot, save_figure
+
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.router.model import Router  # noqa: E402
@@ -52,10 +53,7 @@ def latencies(router: Router, texts: list[str], passes: int) -> tuple[np.ndarray
 
 
 def plot(confusion: np.ndarray, labels: list[str], wall: np.ndarray, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
     ax1.imshow(confusion, cmap="Blues")
@@ -67,8 +65,7 @@ def plot(confusion: np.ndarray, labels: list[str], wall: np.ndarray, path: Path)
     ax2.axvline(np.percentile(wall, 99), color="tab:red", linestyle="--", label="p99")
     ax2.set(xlabel="latency per prompt, ms (clipped at 2)", ylabel="calls", title="router latency, one thread")
     ax2.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
 
 
 def main() -> int:

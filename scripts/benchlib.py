@@ -58,15 +58,27 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def bar_chart(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
-              ylabel: str, hline: float | None = None) -> None:
-    """Grouped bars: one group per x label, one bar per series."""
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing to files only (no display on a server or in CI)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5))
+    return plt
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 120) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+
+
+def bar_chart(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
+              ylabel: str, hline: float | None = None) -> None:
+    """Grouped bars: one group per x label, one bar per series."""
+    fig, ax = pyplot().subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5))
     width = 0.8 / max(1, len(series))
     for i, (name, values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
@@ -78,7 +90,4 @@ def bar_chart(path: Path, groups: Sequence[str], series: dict[str, Sequence[floa
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -30,7 +30,7 @@ import numpy as np
 import openai
 import psutil
 
-from benchlib import ROOT, markdown_table
+from benchlib import ROOT, markdown_table, pyplot, save_figure
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CLIENT_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
@@ -173,10 +173,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall_s: float, pea
 
 
 def plot(path: Path, outcomes: list[Outcome], rss: list[tuple[float, int]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for o in outcomes:
@@ -195,9 +192,7 @@ def plot(path: Path, outcomes: list[Outcome], rss: list[tuple[float, int]]) -> N
         right.plot([t for t, _ in rss], [r / 1e6 for _, r in rss])
     right.set(xlabel="time (s)", ylabel="server RSS (MB)", title="server memory")
     right.set_ylim(bottom=0)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:
