@@ -16,8 +16,12 @@ from ..sampling import log_softmax
 from .base import Team, drain
 
 
-def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk: int = 32) -> float:
-    """Mean log-probability per token of `response` after `prompt_ids` under `scorer`."""
+def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk: int = 8) -> float:
+    """Mean log-probability per token of `response` after `prompt_ids` under `scorer`.
+
+    Small chunks: each row of logits becomes float64 copies here (152k-token vocabularies: 1.2 MB a
+    row), memory the budget's plan does not hold.
+    """
     ids = scorer.tokenize(response, add_bos=False)
     if not ids:
         return float("-inf")
