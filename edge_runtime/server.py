@@ -320,7 +320,8 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
         """For supervisors: no key needed, and it never waits for the generation queue."""
         return {"status": "ok", "queue": worker.stats(), "loaded": memory["loaded"],
                 "memory": {"budget_bytes": runtime.pool.budget, "used_bytes": memory["used_bytes"],
-                           "rss_bytes": rss_bytes()}}
+                           "rss_bytes": rss_bytes()},
+                "remote": runtime.loader.endpoints.status()}
 
     return app
 

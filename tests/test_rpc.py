@@ -1,0 +1,131 @@
+"""Experts on llama.cpp RPC devices, over loopback only, with servers these tests start and kill."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from edge_runtime.cli import main
+from edge_runtime.config import parse_config
+from edge_runtime.devices import RemoteUnavailable, probe
+from edge_runtime.runtime import Runtime
+
+from .conftest import SMOL, model_path
+
+PROMPT = "Write one sentence about the sea."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cache: Path) -> tuple[subprocess.Popen, str]:
+    """`edge-runtime rpc-serve` on a free loopback port, once it answers a probe."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "edge_runtime.cli", "rpc-serve", "--port", str(port),
+                             "--cache", str(cache), "--threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            probe(endpoint, timeout=1)
+            return proc, endpoint
+        except RemoteUnavailable:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"rpc-serve did not start on {endpoint}")
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[tuple[subprocess.Popen, str]]]:
+    started = [start_server(tmp_path / f"cache{i}") for i in range(3)]
+    yield started
+    for proc, _ in started:
+        proc.kill()
+        proc.wait()
+
+
+def runtime(experts: dict[str, dict]) -> Runtime:
+    """SmolLM2 experts; the first lists every domain, so routing picks it and the next ranks after it."""
+    model = str(model_path(SMOL))
+    tables = {name: {"model": model, **table} for name, table in experts.items()}
+    first = next(iter(tables))
+    tables[first]["domains"] = ["code", "math", "writing", "general"]
+    config = parse_config({"experts": tables, "context": 512, "fusion_experts": 1, "default_expert": first,
+                           "speculative": {"draft": "lookup"}}, "test")
+    return Runtime(config, threads=1)
+
+
+def test_split_across_devices_gives_the_local_greedy_text(servers) -> None:
+    (_, one), (_, two), (_, three) = servers
+    rt = runtime({"local": {}, "half": {"rpc": [one], "tensor_split": [1, 1]},
+                  "both": {"rpc": [two, three], "tensor_split": [0, 1, 1]}})
+    try:
+        texts = {name: rt.generate(PROMPT, expert=name, max_tokens=32).text for name in ("local", "half", "both")}
+        health = rt.loader.endpoints.status()
+    finally:
+        rt.close()
+    assert texts["half"] == texts["local"] and texts["both"] == texts["local"], texts
+    assert health[one]["state"] == "in use" and health[one]["devices"][0]["free_bytes"] > 0
+
+
+def test_second_load_uses_the_servers_tensor_cache(tmp_path: Path) -> None:
+    proc, endpoint = start_server(tmp_path / "cache")
+    try:
+        seconds = []
+        for _ in range(2):
+            rt = runtime({"remote": {"rpc": [endpoint]}})
+            started = time.perf_counter()
+            rt.loader.expert("remote")
+            seconds.append(time.perf_counter() - started)
+            cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir()}
+            rt.close()
+            if len(seconds) == 1:
+                first = cached
+    finally:
+        proc.kill()
+        proc.wait()
+    assert first, "the first load left no weights in the server's cache"
+    assert cached == first, "the second load sent the weights again instead of their hashes"
+    print(f"loads: cold {seconds[0]:.2f}s, cached {seconds[1]:.2f}s")
+
+
+def test_server_killed_mid_generation_fails_that_request_only(tmp_path: Path) -> None:
+    proc, endpoint = start_server(tmp_path / "cache")
+    rt = runtime({"remote": {"rpc": [endpoint]}, "local": {}})
+    try:
+        generation = rt.stream(PROMPT, max_tokens=200)
+        with pytest.raises(RemoteUnavailable, match=endpoint):
+            for n, _ in enumerate(generation):
+                if n == 0:
+                    proc.kill()
+                    proc.wait()
+        assert rt.loader.endpoints.status()[endpoint]["state"] == "down"
+        result = rt.generate(PROMPT, max_tokens=8)
+        assert result.route.expert == "local" and result.text
+        assert any("'remote' unavailable" in note for note in result.notes), result.notes
+    finally:
+        rt.close()
+
+
+def test_expert_whose_server_is_down_at_load_routes_to_the_next() -> None:
+    rt = runtime({"remote": {"rpc": [f"127.0.0.1:{free_port()}"]}, "local": {}})
+    try:
+        result = rt.generate(PROMPT, max_tokens=4)
+    finally:
+        rt.close()
+    assert result.route.expert == "local"
+    assert any("unreachable" in note for note in result.notes), result.notes
+
+
+def test_rpc_serve_beyond_loopback_needs_allow_remote(capsys) -> None:
+    assert main(["rpc-serve", "--host", "0.0.0.0", "--port", "50999"]) == 2
+    err = capsys.readouterr().err
+    assert "--allow-remote" in err and "ssh -N -L" in err and "authentication" in err
