@@ -129,3 +129,27 @@ def test_rpc_serve_beyond_loopback_needs_allow_remote(capsys) -> None:
     assert main(["rpc-serve", "--host", "0.0.0.0", "--port", "50999"]) == 2
     err = capsys.readouterr().err
     assert "--allow-remote" in err and "ssh -N -L" in err and "authentication" in err
+
+
+def test_http_server_survives_a_dead_rpc_server(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from edge_runtime.server import create_app
+
+    proc, endpoint = start_server(tmp_path / "cache")
+    rt = runtime({"remote": {"rpc": [endpoint]}, "local": {}})
+    body = {"model": "auto", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 8}
+    try:
+        with TestClient(create_app(rt)) as client:
+            first = client.post("/v1/chat/completions", json=body).json()
+            proc.kill()
+            proc.wait()
+            failed = client.post("/v1/chat/completions", json=body)
+            after = client.post("/v1/chat/completions", json=body).json()
+            health = client.get("/health").json()
+    finally:
+        rt.close()
+    assert first["edge_runtime"]["expert"] == "remote"
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "model_unavailable"
+    assert after["edge_runtime"]["expert"] == "local" and after["choices"][0]["message"]["content"]
+    assert health["status"] == "ok" and health["remote"][endpoint]["state"] == "down"
