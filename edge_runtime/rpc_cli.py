@@ -6,7 +6,10 @@ import argparse
 import ipaddress
 import json
 import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,31 @@ def cmd_rpc_serve(args: argparse.Namespace) -> int:
     rpc.serve(f"{args.host}:{args.port}", str(cache) if cache else None, args.threads or default_threads(), devices)
     raise EdgeRuntimeError(f"the RPC server could not listen on {args.host}:{args.port}",
                            "is the port taken? pick another with --port")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_local_server(cache: Path | None, threads: int = 1) -> tuple[subprocess.Popen, str]:
+    """`rpc-serve` in a subprocess on a free loopback port, returned once it answers a probe
+    (for tests and benchmarks: the caller kills it)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "edge_runtime.cli", "rpc-serve", "--port", str(port), "--threads", str(threads)]
+    cmd += ["--cache", str(cache)] if cache else ["--no-cache"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            probe(endpoint, timeout=1)
+            return proc, endpoint
+        except RemoteUnavailable:
+            time.sleep(0.1)
+    proc.kill()
+    raise EdgeRuntimeError(f"rpc-serve did not start on {endpoint}")
 
 
 def _endpoints(args: argparse.Namespace) -> list[str]:

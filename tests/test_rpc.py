@@ -1,9 +1,7 @@
 """Experts on llama.cpp RPC devices, over loopback only, with servers these tests start and kill."""
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -12,7 +10,8 @@ import pytest
 
 from edge_runtime.cli import main
 from edge_runtime.config import parse_config
-from edge_runtime.devices import RemoteUnavailable, probe
+from edge_runtime.devices import RemoteUnavailable
+from edge_runtime.rpc_cli import free_port, start_local_server
 from edge_runtime.runtime import Runtime
 
 from .conftest import SMOL, model_path
@@ -20,32 +19,9 @@ from .conftest import SMOL, model_path
 PROMPT = "Write one sentence about the sea."
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(cache: Path) -> tuple[subprocess.Popen, str]:
-    """`edge-runtime rpc-serve` on a free loopback port, once it answers a probe."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "edge_runtime.cli", "rpc-serve", "--port", str(port),
-                             "--cache", str(cache), "--threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            probe(endpoint, timeout=1)
-            return proc, endpoint
-        except RemoteUnavailable:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"rpc-serve did not start on {endpoint}")
-
-
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[list[tuple[subprocess.Popen, str]]]:
-    started = [start_server(tmp_path / f"cache{i}") for i in range(3)]
+    started = [start_local_server(tmp_path / f"cache{i}") for i in range(3)]
     yield started
     for proc, _ in started:
         proc.kill()
@@ -77,7 +53,7 @@ def test_split_across_devices_gives_the_local_greedy_text(servers) -> None:
 
 
 def test_second_load_uses_the_servers_tensor_cache(tmp_path: Path) -> None:
-    proc, endpoint = start_server(tmp_path / "cache")
+    proc, endpoint = start_local_server(tmp_path / "cache")
     try:
         seconds = []
         for _ in range(2):
@@ -98,7 +74,7 @@ def test_second_load_uses_the_servers_tensor_cache(tmp_path: Path) -> None:
 
 
 def test_server_killed_mid_generation_fails_that_request_only(tmp_path: Path) -> None:
-    proc, endpoint = start_server(tmp_path / "cache")
+    proc, endpoint = start_local_server(tmp_path / "cache")
     rt = runtime({"remote": {"rpc": [endpoint]}, "local": {}})
     try:
         generation = rt.stream(PROMPT, max_tokens=200)
@@ -136,7 +112,7 @@ def test_http_server_survives_a_dead_rpc_server(tmp_path: Path) -> None:
 
     from edge_runtime.server import create_app
 
-    proc, endpoint = start_server(tmp_path / "cache")
+    proc, endpoint = start_local_server(tmp_path / "cache")
     rt = runtime({"remote": {"rpc": [endpoint]}, "local": {}})
     body = {"model": "auto", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 8}
     try:
