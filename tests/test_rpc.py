@@ -129,3 +129,18 @@ def test_http_server_survives_a_dead_rpc_server(tmp_path: Path) -> None:
     assert failed.status_code == 500 and failed.json()["error"]["code"] == "model_unavailable"
     assert after["edge_runtime"]["expert"] == "local" and after["choices"][0]["message"]["content"]
     assert health["status"] == "ok" and health["remote"][endpoint]["state"] == "down"
+
+
+def test_split_plan_counts_both_sides_and_refuses_with_numbers() -> None:
+    from edge_runtime.devices import RemoteDevice
+    from edge_runtime.errors import BudgetError
+    from edge_runtime.memory import estimate_footprint
+    from edge_runtime.placement import fit, place
+
+    path = model_path(SMOL)
+    whole = estimate_footprint(path, 512).total
+    half = place(path, 512, "f16", 512, [1, 1])
+    assert half.local + sum(half.remote) >= whole * 0.95 and half.local < whole * 0.75
+    small = RemoteDevice("127.0.0.1:1", 0, free=10_000_000, total=10_000_000)
+    with pytest.raises(BudgetError, match="10.00 MB free"):
+        fit(path, 512, "f16", 512, [small], [])
