@@ -214,11 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(p)
     p.set_defaults(func=cmd_chat)
 
+    from . import rpc_cli
     from .server import cli as server_cli
     from .router import cli as router_cli
 
     router_cli.register(sub)
     server_cli.register(sub)
+    rpc_cli.register(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .backends import is_onnx
 from .backends.base import KV_TYPES
 from .errors import ConfigError
 from .tomlio import load_toml_text
@@ -30,6 +31,9 @@ class ExpertConfig:
     description: str = ""
     tokenizer: str = ""  # ONNX experts without a tokenizer.json: a GGUF of the same family
     languages: list[str] = field(default_factory=list)  # languages it reads ("en", "ja", ...); empty: any
+    rpc: list[str] = field(default_factory=list)  # "host:port" of llama.cpp RPC servers that hold layers
+    tensor_split: list[float] = field(default_factory=list)  # shares: this machine first, then each remote
+    # device; empty: every layer remote, in proportion to the devices' free memory
 
     def reads(self, language: str) -> bool:
         return not self.languages or language in self.languages
@@ -138,6 +142,8 @@ def _validate(cfg: Config, origin: str) -> None:
         bad = [d for d in exp.domains if d not in DOMAINS]
         if bad:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))
+    for exp in cfg.experts.values():
+        _validate_rpc(exp)
     if cfg.default_expert and cfg.default_expert not in cfg.experts:
         raise ConfigError(f"{origin}: default_expert {cfg.default_expert!r} is not configured",
                           "configured experts: " + ", ".join(cfg.experts))
@@ -149,6 +155,18 @@ def _validate(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
+
+
+def _validate_rpc(exp: ExpertConfig) -> None:
+    from .devices import parse_endpoint
+
+    for endpoint in exp.rpc:
+        parse_endpoint(endpoint)
+    if exp.tensor_split and (not exp.rpc or any(s < 0 for s in exp.tensor_split)):
+        raise ConfigError(f"expert {exp.name!r}: tensor_split needs `rpc` servers and non-negative shares",
+                          "e.g. rpc = [\"192.168.1.20:50052\"] with tensor_split = [1, 3]")
+    if exp.rpc and is_onnx(exp.model):
+        raise ConfigError(f"expert {exp.name!r}: RPC devices serve GGUF models only", "drop `rpc` or use a GGUF")
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -8,9 +8,11 @@ from typing import Any, Iterator
 
 from .backends import CausalLM, is_onnx, open_model
 from .catalog import resolve
-from .config import Config
+from .config import Config, ExpertConfig
+from .devices import Endpoints, RemoteUnavailable
 from .errors import EdgeRuntimeError
 from .memory import ModelPool, estimate_footprint
+from .placement import fit
 from .routing import Route
 
 MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
@@ -21,6 +23,7 @@ class ExpertLoader:
 
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
+        self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
 
     def plan(self, path: Path, n_ctx: int) -> int:
         """Bytes a model will hold, loaded with this runtime's settings."""
@@ -60,8 +63,30 @@ class ExpertLoader:
         """The expert with the most weight bytes: the best judge of the others' answers."""
         return max(names, key=lambda n: estimate_footprint(resolve(self.config.expert(n).model), 1).weights)
 
+    def remote(self, exp: ExpertConfig, n_ctx: int) -> CausalLM:
+        """An expert with layers on RPC devices, in a worker process: its servers are probed and its
+        split planned (what stays here counts against the budget) before the worker starts."""
+        from .backends.remote import RemoteModel
+
+        cfg, path = self.config, resolve(exp.model)
+        loaded = self.pool.cached(exp.name)
+        if loaded is not None:
+            return loaded
+        placement = fit(path, n_ctx, cfg.kv_type, cfg.batch, self.endpoints.check(exp.rpc), exp.tensor_split)
+
+        def start() -> CausalLM:
+            model = RemoteModel(path, name=exp.name, endpoints=exp.rpc, placement=placement,
+                                on_exit=lambda detail: self.endpoints.held(exp.rpc, None, detail),
+                                n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch, kv_type=cfg.kv_type)
+            self.endpoints.held(exp.rpc, exp.name)
+            return model
+
+        return self.pool.get(exp.name, placement.local, start)
+
     def expert(self, name: str, notes: list[str] | None = None) -> CausalLM:
         exp = self.config.expert(name)
+        if exp.rpc:
+            return self.remote(exp, exp.context or self.config.context)
         return self.load(exp.model, key=name, n_ctx=exp.context or self.config.context, tokenizer=exp.tokenizer,
                          notes=notes)
 
@@ -69,8 +94,20 @@ class ExpertLoader:
     def pinned(self, name: str, notes: list[str]) -> Iterator[CausalLM]:
         """An expert loaded and pinned in one step: nothing loaded while it is in use evicts it."""
         model = self.expert(name, notes)
-        with self.pool.pinned(name):
+        with self.holding(name):
             yield model
+
+    @contextmanager
+    def holding(self, name: str) -> Iterator[None]:
+        """Pinned while in use; an expert whose RPC server died mid-call is dropped from the pool, so
+        the next request probes its servers again and, while they are down, routes past it."""
+        try:
+            with self.pool.pinned(name):
+                yield
+        except RemoteUnavailable:
+            if name in self.pool.loaded():
+                self.pool.evict(name)
+            raise
 
     @contextmanager
     def routed(self, route: Route, ranked: list[str], notes: list[str]) -> Iterator[tuple[Route, CausalLM]]:
@@ -85,6 +122,6 @@ class ExpertLoader:
                     raise
                 notes.append(f"expert {name!r} unavailable ({exc.message}); routed to the next best")
                 continue
-            with self.pool.pinned(name):
+            with self.holding(name):
                 yield (route if name == route.expert else route.to(name, "next best")), model
             return

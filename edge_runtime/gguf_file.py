@@ -33,6 +33,8 @@ class GGUFInfo:
     type_bytes: dict[str, int] = field(default_factory=dict)  # quant type name -> bytes of its tensors
     token_embd_type: str = ""
     token_embd_bytes: int = 0
+    block_bytes: dict[int, int] = field(default_factory=dict)  # layer index -> bytes of its blk.N.* tensors
+    output_bytes: int = 0  # output head and norm; a tied head counts the embedding llama.cpp duplicates
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
@@ -161,6 +163,8 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             key = cur.string()
             metadata[key] = cur.value(cur.unpack("<I"))
         end, n_params, types, type_bytes, embd = 0, 0, {}, {}, ("", 0)
+        blocks: dict[int, int] = {}
+        output = {"output.weight": 0, "output_norm.weight": 0}
         for _ in range(n_tensors):
             name = cur.string()
             dims = [cur.unpack("<Q") for _ in range(cur.unpack("<I"))]
@@ -180,10 +184,17 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             type_bytes[tname] = type_bytes.get(tname, 0) + nbytes
             if name == "token_embd.weight":
                 embd = (tname, nbytes)
+            elif name.startswith("blk."):
+                layer = int(name.split(".")[1])
+                blocks[layer] = blocks.get(layer, 0) + nbytes
+            elif name in output:
+                output[name] = nbytes
         align = int(metadata.get("general.alignment", 32))
         data_start = (cur.pos + align - 1) // align * align
     if data_start + end > size:
         raise ModelFileError(
             f"{path.name}: truncated: tensors need {data_start + end:,} bytes, the file has {size:,}",
             "the download is incomplete; pull the model again")
-    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd)
+    head = output["output_norm.weight"] + (output["output.weight"] or embd[1])
+    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd,
+                    block_bytes=blocks, output_bytes=head)

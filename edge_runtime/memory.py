@@ -192,12 +192,20 @@ class ModelPool:
             release_freed_memory()
             self.evictions += 1
 
+    def cached(self, key: str) -> CausalLM | None:
+        """The model for `key` if it is loaded (now the most recently used), else None."""
+        with self._lock:
+            if key not in self._models:
+                return None
+            self._models.move_to_end(key)
+            return self._models[key][0]
+
     def get(self, key: str, need: int, loader: Callable[[], CausalLM]) -> CausalLM:
         """The model for `key`, loading it (after making room for `need` bytes) if absent."""
         with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key][0]
+            model = self.cached(key)
+            if model is not None:
+                return model
             self._make_room(need, key)
             started, rss_before = time.perf_counter(), rss_bytes()
             model = loader()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import llama_cpp as ll
 import numpy as np
@@ -16,6 +17,9 @@ import numpy as np
 from ..errors import ModelFileError
 from ..gguf_file import read_gguf
 from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads
+
+if TYPE_CHECKING:
+    from .rpc import Offload
 
 log = logging.getLogger("edge_runtime.llama")
 
@@ -126,7 +130,7 @@ class GGUFModel(TokenizerMethods):
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
                  n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
-                 max_logits: int = 64, repack: bool = False) -> None:
+                 max_logits: int = 64, repack: bool = False, offload: Offload | None = None) -> None:
         self.path = Path(path)
         self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
         self.name = name or self.path.stem
@@ -136,6 +140,9 @@ class GGUFModel(TokenizerMethods):
         mparams = ll.llama_model_default_params()
         mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
         mparams.progress_callback = _quiet_progress
+        if offload is not None:  # layers on RPC devices; it keeps the arrays the params point into
+            offload.apply(mparams)
+        self.offload = offload
         # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
         # one-token step ~5% faster here but hold a second copy of those weights, and from 4 tokens on they
         # switch from gemv to gemm kernels that round differently, so a verify batch would disagree

@@ -153,7 +153,8 @@ class Handlers:
         pool = self.runtime.pool
         return {"status": "ok", "queue": self.worker.stats(), "loaded": self.memory["loaded"],
                 "memory": {"budget_bytes": pool.budget, "used_bytes": self.memory["used_bytes"],
-                           "rss_bytes": rss_bytes()}}
+                           "rss_bytes": rss_bytes()},
+                "remote": self.runtime.loader.endpoints.status()}
 
 
 def model_card(name: str) -> dict[str, Any]:
