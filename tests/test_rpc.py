@@ -110,7 +110,7 @@ def test_rpc_serve_beyond_loopback_needs_allow_remote(capsys) -> None:
 def test_http_server_survives_a_dead_rpc_server(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from edge_runtime.server import create_app
+    from edge_runtime.server.app import create_app
 
     proc, endpoint = start_local_server(tmp_path / "cache")
     rt = runtime({"remote": {"rpc": [endpoint]}, "local": {}})

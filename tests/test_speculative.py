@@ -44,9 +44,6 @@ class UnrelatedDrafter:
         self.i += 1
         return Draft(out)
 
-    def update(self, context, n_drafted, n_accepted) -> None:
-        pass
-
 
 def generate(model, prompt, drafter, max_tokens=48, min_draft=0):
     decoder = Decoder(model, drafter, min_draft=min_draft)

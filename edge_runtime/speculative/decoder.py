@@ -103,7 +103,7 @@ class Decoder:
         started = time.perf_counter()
         logits = self.target.forward([tokens[-1], *draft.tokens], logits_for=len(draft.tokens) + 1)
         if sampler.params.greedy:
-            accepted, nxt = verify_greedy(draft.tokens, logits, sampler, tokens)
+            accepted, nxt = verify_greedy(draft, logits, sampler, tokens)
         else:
             accepted, nxt = verify_stochastic(draft, logits, sampler, tokens)
         self.target.truncate(self.target.n_past - (len(draft.tokens) - accepted))
@@ -112,6 +112,4 @@ class Decoder:
         stats.steps += 1
         stats.drafted += len(draft.tokens)
         stats.accepted += accepted
-        if self.drafter is not None:
-            self.drafter.update(tokens, len(draft.tokens), accepted)
         return [*draft.tokens[:accepted], nxt]

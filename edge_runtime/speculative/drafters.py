@@ -1,8 +1,10 @@
 """Drafters propose the next tokens cheaply; the decoder never knows which one it holds.
 
-Two calls, as in transformers' candidate generators: `propose(context, max_len)` and
-`update(context, n_drafted, n_accepted)`. `context` is every token of the sequence so far
-(prompt and accepted output), including the last one the target has not evaluated yet.
+One call, `propose(context, max_len)`, and `reset()` between sequences. `context` is every token of
+the sequence so far (prompt and accepted output), including the last one the target has not evaluated
+yet. What a drafter earns is learned by the decoder's DraftPolicy, per drafter (`Draft.source`) and
+per regime, so the drafters themselves keep no acceptance state (transformers' second call,
+`update_candidate_strategy`, has nothing to do here).
 """
 from __future__ import annotations
 
@@ -30,8 +32,6 @@ class Drafter(Protocol):
 
     def propose(self, context: Sequence[int], max_len: int) -> Draft: ...
 
-    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None: ...
-
     def reset(self) -> None: ...
 
 
@@ -44,7 +44,7 @@ class PromptLookupDrafter:
 
     name = "lookup"
 
-    def __init__(self, ngram_max: int = 4, ngram_min: int = 1) -> None:
+    def __init__(self, ngram_max: int = 4, ngram_min: int = 3) -> None:
         self.ngram_max, self.ngram_min = ngram_max, ngram_min
         self.reset()
 
@@ -69,8 +69,6 @@ class PromptLookupDrafter:
                 return Draft(list(context[pos:pos + max_len]), source=self.name)
         return Draft([])
 
-    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
-        """Nothing to learn: the index grows from the context at the next proposal."""
 
 
 class ModelDrafter:
@@ -122,8 +120,6 @@ class ModelDrafter:
         probs = None if self.sampler.params.greedy else np.stack(qs) if qs else None
         return Draft(tokens, probs, self.name)
 
-    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
-        """Rejected draft tokens leave the cache at the next `_sync`; nothing to do now."""
 
 
 class CombinedDrafter:
@@ -142,8 +138,6 @@ class CombinedDrafter:
         draft = self.lookup.propose(context, max_len)
         return draft if draft.tokens else self.model.propose(context, max_len)
 
-    def update(self, context: Sequence[int], n_drafted: int, n_accepted: int) -> None:
-        self.lookup.update(context, n_drafted, n_accepted)
 
 
 def check_compatible(target: CausalLM, draft: CausalLM) -> None:

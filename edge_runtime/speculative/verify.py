@@ -9,24 +9,23 @@ the target's distribution exactly, whatever the draft.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 from ..sampling import Sampler
 from .drafters import Draft
 
 
-def verify_greedy(draft: Sequence[int], logits: np.ndarray, sampler: Sampler,
+def verify_greedy(draft: Draft, logits: np.ndarray, sampler: Sampler,
                   history: list[int]) -> tuple[int, int]:
     """(number of draft tokens accepted, the target's next token after them)."""
+    tokens = draft.tokens
     penalized = sampler.params.repeat_penalty != 1.0
-    for i, token in enumerate(draft):
-        best = sampler.argmax(logits[i], history + list(draft[:i])) if penalized else int(np.argmax(logits[i]))
+    for i, token in enumerate(tokens):
+        best = sampler.argmax(logits[i], history + tokens[:i]) if penalized else int(np.argmax(logits[i]))
         if best != token:
             return i, best
-    n = len(draft)
-    return n, sampler.argmax(logits[n], history + list(draft)) if penalized else int(np.argmax(logits[n]))
+    n = len(tokens)
+    return n, sampler.argmax(logits[n], history + tokens) if penalized else int(np.argmax(logits[n]))
 
 
 def verify_stochastic(draft: Draft, logits: np.ndarray, sampler: Sampler,
