@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import llama_cpp as ll
 import numpy as np
@@ -49,6 +49,26 @@ def _init_backend() -> None:
         _backend_ready = True
 
 
+class _Native:
+    """One pointer (or struct) llama.cpp allocated, freed exactly once: by `close()` or when collected.
+
+    `owner` keeps what it was made from alive (a context needs its model), so no free order is written
+    by hand anywhere.
+    """
+
+    def __init__(self, handle: object, free: Callable[[object], None], owner: "_Native | None" = None) -> None:
+        self.handle, self._free, self._owner = handle, free, owner
+        self._open = True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._free(self.handle)
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class LlamaVocab:
     """Tokenizer, vocabulary and chat template of a llama.cpp model.
 
@@ -57,7 +77,8 @@ class LlamaVocab:
     """
 
     def __init__(self, model: ll.llama_model_p, *, owned: bool = False) -> None:
-        self._model = model if owned else None  # freed by close() only when this object loaded it
+        # freed by close() (or collection) only when this object loaded it
+        self._owned = _Native(model, ll.llama_model_free) if owned else None
         self._vocab_p = ll.llama_model_get_vocab(model)
         self._pieces: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
@@ -118,11 +139,48 @@ class LlamaVocab:
         return b"".join(self.token_bytes(t) for t in ids)
 
     def close(self) -> None:
-        if self._model:
-            ll.llama_model_free(self._model)
-            self._model = None
+        if self._owned is not None:
+            self._owned.close()
 
 
+
+
+class _Batch(_Native):
+    """llama.cpp's token batch for one sequence, with numpy views that fill it without Python loops."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(ll.llama_batch_init(size, 0, 1), ll.llama_batch_free)
+        raw = self.handle
+        self.token = np.ctypeslib.as_array(raw.token, shape=(size,))
+        self.pos = np.ctypeslib.as_array(raw.pos, shape=(size,))
+        self.logits = np.ctypeslib.as_array(raw.logits, shape=(size,))
+        np.ctypeslib.as_array(raw.n_seq_id, shape=(size,))[:] = 1
+        for i in range(size):
+            raw.seq_id[i][0] = 0
+
+
+def _model_params(use_mmap: bool, use_mlock: bool, repack: bool, offload: Offload | None) -> Any:
+    mparams = ll.llama_model_default_params()
+    mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+    mparams.progress_callback = _quiet_progress
+    if offload is not None:  # layers on RPC devices; it keeps the arrays the params point into
+        offload.apply(mparams)
+    # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
+    # one-token step ~5% faster here but hold a second copy of those weights, and switch from gemv to
+    # gemm kernels at larger batches, which round differently.
+    mparams.use_extra_bufts = repack
+    return mparams
+
+
+def _context_params(n_ctx: int, n_batch: int, max_logits: int, threads: int, kv_type: str) -> Any:
+    cparams = ll.llama_context_default_params()
+    cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = n_ctx, n_batch, n_batch
+    cparams.n_seq_max = 1
+    cparams.n_outputs_max = max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
+    cparams.n_threads, cparams.n_threads_batch = threads, threads
+    cparams.type_k = cparams.type_v = KV_TYPES[kv_type][0]
+    cparams.no_perf = True
+    return cparams
 
 
 class GGUFModel(TokenizerMethods):
@@ -137,51 +195,29 @@ class GGUFModel(TokenizerMethods):
         _init_backend()
         if kv_type not in KV_TYPES:
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
-        mparams = ll.llama_model_default_params()
-        mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
-        mparams.progress_callback = _quiet_progress
-        if offload is not None:  # layers on RPC devices; it keeps the arrays the params point into
-            offload.apply(mparams)
         self.offload = offload
-        # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
-        # one-token step ~5% faster here but hold a second copy of those weights, and from 4 tokens on they
-        # switch from gemv to gemm kernels that round differently, so a verify batch would disagree
-        # with plain decoding at near-ties. Below 4 every row takes the gemv path, as a single token
-        # does. Without repacking, batches of up to 7 tokens are bit-identical (both tested).
-        mparams.use_extra_bufts = repack
+        # Without repacking, batches of up to 7 tokens were bit-identical on the 0.5B; with it, up to 3.
         self.exact_batch = 3 if repack else 7
-        self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
-        if not self._model:
+        model = ll.llama_model_load_from_file(str(self.path).encode(), _model_params(use_mmap, use_mlock, repack,
+                                                                                      offload))
+        if not model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",
                                  "the architecture may be unsupported by this llama.cpp, or the file is damaged")
-        threads = n_threads or default_threads()
-        self.n_batch = n_batch
-        self.max_logits = min(max_logits, n_batch)
-        cparams = ll.llama_context_default_params()
-        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = n_ctx, n_batch, n_batch
-        cparams.n_seq_max = 1
-        cparams.n_outputs_max = self.max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
-        cparams.n_threads, cparams.n_threads_batch = threads, threads
-        cparams.type_k = cparams.type_v = KV_TYPES[kv_type][0]
-        cparams.no_perf = True
-        self._ctx = ll.llama_init_from_model(self._model, cparams)
-        if not self._ctx:
-            ll.llama_model_free(self._model)
+        self._model = _Native(model, ll.llama_model_free)
+        self.n_threads = n_threads or default_threads()
+        self.n_batch, self.max_logits, self.kv_type = n_batch, min(max_logits, n_batch), kv_type
+        ctx = ll.llama_init_from_model(model, _context_params(n_ctx, n_batch, self.max_logits, self.n_threads,
+                                                               kv_type))
+        if not ctx:
+            self._model.close()
             raise ModelFileError(f"llama.cpp could not create a context for {self.path.name}",
                                  "lower the context size or choose another KV cache type")
-        self.n_ctx = ll.llama_n_ctx(self._ctx)
-        self.kv_type = kv_type
-        self.n_threads = threads
-        self._mem = ll.llama_get_memory(self._ctx)
-        self._batch = ll.llama_batch_init(n_batch, 0, 1)
-        self._b_token = np.ctypeslib.as_array(self._batch.token, shape=(n_batch,))
-        self._b_pos = np.ctypeslib.as_array(self._batch.pos, shape=(n_batch,))
-        self._b_logits = np.ctypeslib.as_array(self._batch.logits, shape=(n_batch,))
-        np.ctypeslib.as_array(self._batch.n_seq_id, shape=(n_batch,))[:] = 1
-        for i in range(n_batch):
-            self._batch.seq_id[i][0] = 0
+        self._ctx = _Native(ctx, ll.llama_free, owner=self._model)
+        self.n_ctx = ll.llama_n_ctx(ctx)
+        self._mem = ll.llama_get_memory(ctx)
+        self._batch = _Batch(n_batch)
         self._n_past = 0
-        self.tokenizer = LlamaVocab(self._model)
+        self.tokenizer = LlamaVocab(model)
         self.n_vocab = self.tokenizer.vocab.size
         self.vocab = self.tokenizer.vocab
         self.chat_template = self.tokenizer.chat_template
@@ -192,24 +228,25 @@ class GGUFModel(TokenizerMethods):
 
     @property
     def footprint(self) -> int:
-        return int(ll.llama_model_size(self._model)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
+        return int(ll.llama_model_size(self._model.handle)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
 
     def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
         n = len(ids)
         check_forward(self, n, logits_for, self.max_logits)
+        batch = self._batch
         for start, end in batches(n, self.n_batch):
             m = end - start
-            self._b_token[:m] = ids[start:end]
-            self._b_pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)
-            self._b_logits[:m] = 0
+            batch.token[:m] = ids[start:end]
+            batch.pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)
+            batch.logits[:m] = 0
             if end == n:
-                self._b_logits[m - logits_for:m] = 1
-            self._batch.n_tokens = m
-            rc = ll.llama_decode(self._ctx, self._batch)
+                batch.logits[m - logits_for:m] = 1
+            batch.handle.n_tokens = m
+            rc = ll.llama_decode(self._ctx.handle, batch.handle)
             if rc != 0:
                 raise RuntimeError(f"llama_decode failed with code {rc} for {self.name}")
             self._n_past += m
-        ptr = ll.llama_get_logits(self._ctx)
+        ptr = ll.llama_get_logits(self._ctx.handle)
         return np.ctypeslib.as_array(ptr, shape=(logits_for, self.n_vocab))
 
     def truncate(self, n: int) -> None:
@@ -218,11 +255,7 @@ class GGUFModel(TokenizerMethods):
             self._n_past = n
 
     def close(self) -> None:
-        if getattr(self, "_ctx", None):
-            ll.llama_batch_free(self._batch)
-            ll.llama_free(self._ctx)
-            ll.llama_model_free(self._model)
-            self._ctx = None
-
-    def __del__(self) -> None:
-        self.close()
+        """Free native memory now rather than at collection; a context goes before its model."""
+        for native in ("_batch", "_ctx", "_model"):
+            if hasattr(self, native):
+                getattr(self, native).close()
