@@ -39,6 +39,8 @@ from .runtime import Runtime
 from .server_queue import ERROR, PIECE, ClientGone, Job, QueueFull, Worker
 from .server_schema import ChatRequest, CompletionRequest, describe
 
+PROGRESS = "progress"  # a fusion candidate was judged: sent to streams as an SSE comment line
+
 log = logging.getLogger("edge_runtime.server")
 AUTO = "auto"
 OWNER = "edge-runtime"
@@ -243,12 +245,20 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
         whole or as a stream."""
         expert, params = expert_for(body.model), body.sampling()
         max_tokens = body.token_limit or settings.default_max_tokens
+        submitted: list[Job] = []  # fusion progress goes to the job's stream once it is known
+
+        def progress(text: str) -> None:
+            for queued in submitted:
+                queued.emit(PROGRESS, text)
+
         try:
-            job = worker.submit(lambda: runtime.stream(prompt, expert=expert, max_tokens=max_tokens,
-                                                       params=params, stop=body.stop, raw=raw))
+            job = worker.submit(lambda: runtime.stream(prompt, expert=expert, max_tokens=max_tokens, params=params,
+                                                       stop=body.stop, raw=raw,
+                                                       progress=progress if body.stream else None))
         except QueueFull:
             raise APIError(429, f"the server is busy: {worker.max_queue} requests are already waiting; "
                            "retry shortly", type="rate_limit_error", code="queue_full") from None
+        submitted.append(job)
         try:
             event = await job.next(request.is_disconnected)
             if event[0] == ERROR:
@@ -275,8 +285,11 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
         if shape is CHAT:
             yield _sse(chunk | {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                              "logprobs": None, "finish_reason": None}]})
-        while event[0] == PIECE:
-            yield _sse(chunk | {"choices": [shape.piece(event[1], None)]})
+        while event[0] in (PIECE, PROGRESS):
+            if event[0] == PROGRESS:
+                yield f": {event[1]}\n\n"
+            else:
+                yield _sse(chunk | {"choices": [shape.piece(event[1], None)]})
             event = await job.next()
         if event[0] == ERROR:
             yield _sse(api_error(event[1]).body())

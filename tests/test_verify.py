@@ -113,6 +113,14 @@ def test_extract_code_takes_the_largest_python_block():
     assert extract_code("I think the answer is the first one.") == ""
 
 
+def test_extract_code_prefers_the_block_that_defines_the_function():
+    """Models often repeat the prompt's doctests in a block larger than the function's own."""
+    reply = "```python\ndef add(a, b):\n    return a + b\n```\nTry:\n```python\n>>> add(2, 3)\n5\n>>> add(1, 1)\n2\n```"
+    assert extract_code(reply).startswith(">>>")
+    assert extract_code(reply, "add") == "def add(a, b):\n    return a + b"
+    assert extract_code(reply, "missing").startswith(">>>")
+
+
 @pytest.mark.parametrize("text, expected", [
     ("So the total is 1,250.", "1250"),
     ("First 3, then \\boxed{17} so 17 it is... wait 18", "17"),

@@ -6,7 +6,7 @@ from typing import Protocol, Sequence
 
 from ..generation import Request
 from ..verify.answers import asks_for_number, final_number, program_answer, vote
-from ..verify.checks import Check, extract_checks, extract_code, run_checks
+from ..verify.checks import Check, extract_checks, extract_code, function_name, run_checks
 from .base import Team
 from .best_of import score_answers
 from .candidates import Candidate
@@ -32,7 +32,7 @@ def choose(prompt: str, execute_code: bool, notes: list[str]) -> Judge:
     otherwise best-of. Without `execute_code` no model-written code runs, and the notes say so."""
     checks = extract_checks(prompt)
     if checks and execute_code:
-        return ChecksJudge(checks)
+        return ChecksJudge(checks, function_name(prompt))
     if checks:
         notes.append(f"verify: the prompt's {len(checks)} example(s) were not run, since code execution is off "
                      "(execute_code = false, or --execute-code)")
@@ -49,11 +49,11 @@ class ChecksJudge:
     name = "checks"
     kinds = ("greedy", "sample")
 
-    def __init__(self, checks: list[Check]) -> None:
-        self.checks = checks
+    def __init__(self, checks: list[Check], function: str | None) -> None:
+        self.checks, self.function = checks, function
 
     def weigh(self, candidate: Candidate) -> str:
-        code = extract_code(candidate.text)
+        code = extract_code(candidate.text, self.function)
         passed = run_checks(code, self.checks).passed if code else 0
         candidate.evidence = {"passed": passed, "total": len(self.checks)}
         return f"code passed {passed}/{len(self.checks)}"

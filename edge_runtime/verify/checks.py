@@ -191,9 +191,16 @@ def _compiles(source: str, mode: str) -> bool:
         return False
 
 
-def extract_code(reply: str) -> str:
-    """The largest fenced Python block (the last of equals), else the reply if it parses as code."""
+def extract_code(reply: str, defines: str | None = None) -> str:
+    """The largest fenced Python block (the last of equals), else the reply if it parses as code.
+
+    With `defines`, only blocks that define that function compete, when any does: replies often repeat
+    the prompt's doctests in a block larger than the function's own.
+    """
     blocks = [body for tag, body in _FENCE.findall(reply) if tag.lower() in _PYTHON_TAGS]
+    if defines:
+        pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(defines)}\s*\(", re.M)
+        blocks = [body for body in blocks if pattern.search(body)] or blocks
     if blocks:
         return max(reversed(blocks), key=len).strip("\n")
     text = reply.strip()
