@@ -137,10 +137,14 @@ def main() -> None:
     ap.add_argument("--code-tokens", type=int, default=256, help="max tokens per code answer")
     ap.add_argument("--number-tokens", type=int, default=320, help="max tokens per word-problem answer")
     ap.add_argument("--out-dir", default=str(ROOT / "out"))
+    ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs' bench_fusion.jsonl")
     args = ap.parse_args()
-    tasks = load_tasks(Path(args.tasks), args.kinds.split(","), args.every, args.limit)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        report([json.loads(line) for name in args.report for line in Path(name).read_text().splitlines() if line], out)
+        return
+    tasks = load_tasks(Path(args.tasks), args.kinds.split(","), args.every, args.limit)
     runtimes = {"auto": Runtime(team("verify", False)), **{m: Runtime(team(m, True)) for m in FUSED}}
     records = []
     with (out / "bench_fusion.jsonl").open("w") as log:
