@@ -34,11 +34,11 @@ def choose(prompt: str, execute_code: bool, notes: list[str]) -> Judge:
     if checks and execute_code:
         return ChecksJudge(checks, function_name(prompt))
     if checks:
-        notes.append(f"verify: the prompt's {len(checks)} example(s) were not run, since code execution is off "
-                     "(execute_code = false, or --execute-code)")
+        notes.append(f"verify: the prompt's {len(checks)} example(s) were not run: code execution is off "
+                     "(turn it on with execute_code = true or --execute-code)")
     if asks_for_number(prompt):
         if not execute_code:
-            notes.append("verify: no program candidate, since code execution is off")
+            notes.append("verify: no program candidate: code execution is off")
         return VoteJudge(execute_code)
     return ScoreJudge()
 
