@@ -190,8 +190,8 @@ def test_verified_fusion_streams_its_progress_as_sse_comments(server, monkeypatc
     """Verified fusion judges before it answers; meanwhile a stream shows each judged candidate as an
     SSE comment line, which OpenAI clients skip."""
     monkeypatch.setattr(server.runtime.config, "fusion", "verify")
-    monkeypatch.setattr(server.runtime, "route", lambda text: Route("general", "general", {"general": 0.4, "code": 0.3},
-                                                                    confident=False))
+    unsure = Route("general", "general", {"general": 0.4, "code": 0.3}, confident=False)
+    monkeypatch.setattr(server.runtime, "route", lambda text: unsure)
     body = {"model": "auto", "messages": [{"role": "user", "content": "Name three colors."}], "stream": True, **SHORT}
     with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body, timeout=120,
                       headers={"Authorization": f"Bearer {KEY}"}) as resp:
