@@ -96,25 +96,41 @@ def singles(runtime: Runtime, task: dict[str, Any], auto: GenerationResult, max_
     return out
 
 
-def run_task(runtimes: dict[str, Runtime], task: dict[str, Any], max_tokens: int) -> dict[str, Any]:
-    """Every row's outcome for one task."""
-    auto, seconds = timed(runtimes["auto"], task, max_tokens)
+def auto_rows(runtime: Runtime, task: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """auto, the single experts read off its candidates, and auto verifying only unsure routes."""
+    auto, seconds = timed(runtime, task, max_tokens)
     out = {"auto": outcome(task, auto.text, seconds, generated(auto))}
-    out.update(singles(runtimes["auto"], task, auto, max_tokens))
-    for mode in FUSED:
-        result, seconds = timed(runtimes[mode], task, max_tokens)
-        out[mode] = outcome(task, result.text, seconds, generated(result))
+    out.update(singles(runtime, task, auto, max_tokens))
     candidates = (auto.fusion or {}).get("candidates", [])
     routed = candidates[0]["expert"] if candidates else auto.route.expert  # the first candidate is the routed one
     out["auto, verify only when unsure"] = out[routed] if auto.route.confident else out["auto"]
-    return {"id": task["id"], "kind": task["kind"], "confident": auto.route.confident, "rows": out}
+    return out
+
+
+def run_task(runtimes: dict[str, Runtime], task: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """Every asked row's outcome for one task."""
+    out = auto_rows(runtimes["auto"], task, max_tokens) if "auto" in runtimes else {}
+    for mode in FUSED:
+        if mode in runtimes:
+            result, seconds = timed(runtimes[mode], task, max_tokens)
+            out[mode] = outcome(task, result.text, seconds, generated(result))
+    return {"id": task["id"], "kind": task["kind"], "rows": out}
+
+
+def merged(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of several runs (different methods, same tasks) as one record per task."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for record in records:
+        by_id.setdefault(record["id"], {**record, "rows": {}})["rows"].update(record["rows"])
+    return list(by_id.values())
 
 
 def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, list[float]]]:
     """Markdown table (score by kind, s/task, tokens/task) and the scores for the chart."""
     kinds = sorted({r["kind"] for r in records})
+    methods = [m for m in ROWS if all(m in r["rows"] for r in records)]
     rows, scores = [], {k: [] for k in ["all", *kinds]}
-    for method in ROWS:
+    for method in methods:
         cells: list[Any] = [method]
         for kind in ["all", *kinds]:
             hits = [r["rows"][method]["pass"] for r in records if kind in ("all", r["kind"])]
@@ -137,6 +153,10 @@ def main() -> None:
     ap.add_argument("--code-tokens", type=int, default=256, help="max tokens per code answer")
     ap.add_argument("--number-tokens", type=int, default=320, help="max tokens per word-problem answer")
     ap.add_argument("--out-dir", default=str(ROOT / "out"))
+    ap.add_argument("--methods", default="auto,best-of,mixture",
+                    help="auto (with the single experts read off it), best-of, mixture")
+    ap.add_argument("--fusion-time-s", type=float, default=None,
+                    help="verify's time cap (default: the config's); lift it on a loaded, shared machine")
     ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs' bench_fusion.jsonl")
     args = ap.parse_args()
     out = Path(args.out_dir)
@@ -145,7 +165,7 @@ def main() -> None:
         report([json.loads(line) for name in args.report for line in Path(name).read_text().splitlines() if line], out)
         return
     tasks = load_tasks(Path(args.tasks), args.kinds.split(","), args.every, args.limit)
-    runtimes = {"auto": Runtime(team("verify", False)), **{m: Runtime(team(m, True)) for m in FUSED}}
+    runtimes = runtimes_for(args.methods.split(","), args.fusion_time_s)
     records = []
     with (out / "bench_fusion.jsonl").open("w") as log:
         for task in tqdm(tasks, desc="tasks", disable=not sys.stderr.isatty()):
@@ -156,11 +176,21 @@ def main() -> None:
     report(records, out)
 
 
+def runtimes_for(methods: list[str], fusion_time_s: float | None) -> dict[str, Runtime]:
+    runtimes = {m: Runtime(team(m, True)) for m in FUSED if m in methods}
+    if "auto" in methods:
+        cfg = team("verify", False)
+        runtimes["auto"] = Runtime(replace(cfg, fusion_time_s=fusion_time_s or cfg.fusion_time_s))
+    return runtimes
+
+
 def report(records: list[dict[str, Any]], out: Path) -> None:
+    records = merged(records)
     text, scores = table(records)
     print(text)
     (out / "bench_fusion.md").write_text(text + "\n")
-    bar_chart(out / "bench_fusion.png", list(ROWS), scores, title=f"Fusion vs single experts ({len(records)} tasks)",
+    methods = [m for m in ROWS if all(m in r["rows"] for r in records)]
+    bar_chart(out / "bench_fusion.png", methods, scores, title=f"Fusion vs single experts ({len(records)} tasks)",
               ylabel="% correct")
 
 
