@@ -89,7 +89,7 @@ def test_number_prompt_votes_with_a_program_candidate():
 
 
 def test_caps_are_respected_and_progress_comes_before_the_answer():
-    rt = runtime(execute_code=True, fusion_max_candidates=2, fusion_time_s=0.001)
+    rt = runtime(execute_code=True, fusion_max_candidates=3, fusion_time_s=0.001)
     heard: list[str] = []
     try:
         generation = rt.stream("What is 2 + 2? Answer with the number.", max_tokens=8, progress=heard.append)
@@ -100,7 +100,7 @@ def test_caps_are_respected_and_progress_comes_before_the_answer():
         rt.close()
     result = generation.result
     assert len(result.fusion["candidates"]) == 1 and result.fusion["stopped"].startswith("time cap")
-    assert heard and heard[0].startswith("candidate 1/2 coder greedy: answer")
+    assert heard and heard[0].startswith("candidate 1/3 coder greedy: answer")
     assert pieces == [(result.text, 1)]  # one piece, the chosen answer, after the judging was reported
 
 
