@@ -104,6 +104,7 @@ def auto_rows(runtime: Runtime, task: dict[str, Any], max_tokens: int) -> dict[s
     candidates = (auto.fusion or {}).get("candidates", [])
     routed = candidates[0]["expert"] if candidates else auto.route.expert  # the first candidate is the routed one
     out["auto, verify only when unsure"] = out[routed] if auto.route.confident else out["auto"]
+    out["auto"]["candidates"] = [{k: v for k, v in c.items() if k != "text"} for c in candidates]  # to read why
     return out
 
 
@@ -185,13 +186,22 @@ def runtimes_for(methods: list[str], fusion_time_s: float | None) -> dict[str, R
 
 
 def report(records: list[dict[str, Any]], out: Path) -> None:
+    """One table per set of methods that ran on the same tasks: auto's rows where auto ran, and every
+    row where every method ran (runs of several processes may have finished different tasks)."""
     records = merged(records)
-    text, scores = table(records)
+    parts, charted = [], records
+    for name, keep in (("auto and the single experts", "auto"), ("every method", None)):
+        subset = [r for r in records if (keep in r["rows"] if keep else set(ROWS) <= set(r["rows"]))]
+        if subset:
+            text, scores = table(subset)
+            parts.append(f"{name}, {len(subset)} tasks ({', '.join(r['id'] for r in subset)}):\n\n{text}")
+            charted = subset
+    text = "\n\n".join(parts)
     print(text)
     (out / "bench_fusion.md").write_text(text + "\n")
-    methods = [m for m in ROWS if all(m in r["rows"] for r in records)]
-    bar_chart(out / "bench_fusion.png", methods, scores, title=f"Fusion vs single experts ({len(records)} tasks)",
-              ylabel="% correct")
+    methods = [m for m in ROWS if all(m in r["rows"] for r in charted)]
+    bar_chart(out / "bench_fusion.png", methods, table(charted)[1],
+              title=f"Fusion vs single experts ({len(charted)} tasks)", ylabel="% correct")
 
 
 if __name__ == "__main__":
