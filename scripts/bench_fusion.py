@@ -16,7 +16,8 @@ methods compare those two and their fusions:
 - `auto, verify only when unsure` (derived): auto's answer where the router was unsure, the routed
   expert's greedy candidate where it was confident; it measures whether verifying confident routes pays.
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_fusion.py --every 2 --out-dir out/
+    .venv/bin/python scripts/bench_fusion.py --every 10 --fusion-time-s 1000 --out-dir out/   # a 9-task subset
+    .venv/bin/python scripts/bench_fusion.py --report out/bench_fusion.jsonl                # tabulate saved runs
 """
 from __future__ import annotations
 
