@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from .catalog import is_verified, load_catalog, models_dir, pull, resolve
@@ -24,7 +25,25 @@ if TYPE_CHECKING:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(getattr(args, "config", None))
+    cfg = load_config(getattr(args, "config", None))
+    return replace(cfg, execute_code=True) if getattr(args, "execute_code", False) else cfg
+
+
+class _StatusLine:
+    """Fusion progress on one stderr line while the answer waits, cleared before the answer; only on a TTY."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, text: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r\x1b[2K{text}", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\x1b[2K", end="", file=sys.stderr, flush=True)
+            self.shown = False
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
@@ -125,11 +144,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = _sampling(args)
     prompts = _prompts(args)
     runtime = open_runtime(args)
+    status = _StatusLine()
     try:
         for prompt in prompts:
             gen = runtime.stream(prompt, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=params, raw=args.raw)
+                                 params=params, raw=args.raw, progress=status)
             for piece in gen:
+                status.clear()
                 if not args.json:
                     print(piece, end="", flush=True)
             assert gen.result is not None
@@ -148,6 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     messages: list[dict[str, str]] = []
+    status = _StatusLine()
     print("edge-runtime chat: empty line or Ctrl-D to quit", file=sys.stderr)
     try:
         while True:
@@ -159,8 +181,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             messages.append({"role": "user", "content": line})
             gen = runtime.stream(messages, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=_sampling(args))
+                                 params=_sampling(args), progress=status)
             for piece in gen:
+                status.clear()
                 print(piece, end="", flush=True)
             print()
             assert gen.result is not None
@@ -182,6 +205,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-p", type=float, default=0.0)
     p.add_argument("--repeat-penalty", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--execute-code", action="store_true",
+                   help="verified fusion may run model-written code in the sandbox (see docs/sandbox.md for the risks)")
 
 
 def build_parser() -> argparse.ArgumentParser:

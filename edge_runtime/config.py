@@ -18,7 +18,7 @@ from .tomlio import load_toml_text
 
 DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
-FUSION_MODES = ("mixture", "best-of")
+FUSION_MODES = ("mixture", "best-of", "verify")
 
 
 @dataclass
@@ -71,8 +71,11 @@ class Config:
     repack: bool = False  # llama.cpp's repacked CPU weights: ~5% faster steps, but ~+50% weight memory and
     # bit-exact verify batches only up to 3 tokens
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
-    fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of
+    fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify
     fusion_experts: int = 2  # experts fused when the router is unsure
+    fusion_max_candidates: int = 4  # verify: answers generated at most per prompt
+    fusion_time_s: float = 120.0  # verify: no candidate is started after this many seconds
+    execute_code: bool = False  # verify: run model-written code in the sandbox (docs/sandbox.md lists the risks)
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -153,6 +156,8 @@ def _validate(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: speculative.draft must be one of {', '.join(DRAFT_MODES)}")
     if cfg.fusion not in FUSION_MODES:
         raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
+    if cfg.fusion_max_candidates < 1 or cfg.fusion_time_s <= 0:
+        raise ConfigError(f"{origin}: fusion_max_candidates must be >= 1 and fusion_time_s > 0")
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 

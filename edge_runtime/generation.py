@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
-from typing import Any, Generator, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence
 
 from .backends.base import CausalLM
 from .chat import Message
@@ -22,6 +22,11 @@ class Request:
     params: SamplingParams = field(default_factory=SamplingParams)
     stop: Sequence[str] = ()
     raw: bool = False
+    progress: Callable[[str], None] | None = None  # told of each fusion candidate while the answer waits
+
+    def report(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
 
     @property
     def user_text(self) -> str:

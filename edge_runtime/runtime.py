@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .backends import CausalLM
 from .backends.base import default_threads
 from .chat import Message, encode_prompt
 from .config import Config, load_config
 from .experts import ExpertLoader
-from .fusion import strategy
+from .fusion import strategy, verifiable
 from .generation import Generation, GenerationResult, Pieces, Request, TextStream
 from .memory import ModelPool, budget_bytes, peak_rss_bytes
 from .routing import Route, Routing
@@ -37,21 +37,32 @@ class Runtime:
 
     def stream(self, prompt: str | list[Message], *, expert: str = "auto", draft: str | None = None,
                max_tokens: int = 256, params: SamplingParams | None = None, stop: Sequence[str] = (),
-               raw: bool = False) -> Generation:
+               raw: bool = False, progress: Callable[[str], None] | None = None) -> Generation:
         """Start a generation; iterate the returned object for text, then read `.result`.
 
-        With `expert="auto"` and a router that is unsure, the top experts are fused.
+        With `expert="auto"` and a router that is unsure, the top experts are fused; `progress` hears of
+        each fusion candidate while the answer waits for the judging.
         """
         request = Request(prompt, draft or self.config.speculative.draft, max_tokens, params or SamplingParams(),
-                          stop, raw)
+                          stop, raw, progress)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
         ranked = self.routing.ranked(route)
-        plan = ranked[:self.config.fusion_experts] if not route.confident else []
-        if len(plan) > 1:
+        plan = self.fusion_plan(route, ranked, request)
+        if plan:
             return Generation(strategy(self.config.fusion).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
+
+    def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request) -> list[tuple[str, float]]:
+        """The experts to fuse, or none. Unsure routes fuse their top experts. Verified fusion also checks
+        answers a confident route gives when there is evidence (examples to run, a number to vote on):
+        that is where a team beats its best member, even one expert with samples and a program."""
+        cfg = self.config
+        plan = ranked[:cfg.fusion_experts]
+        if cfg.fusion == "verify":
+            return plan if not route.confident or verifiable(request.user_text, cfg.execute_code) else []
+        return plan if not route.confident and len(plan) > 1 else []
 
     def answer(self, route: Route, request: Request, notes: list[str], ranked: Sequence[str] = ()) -> Pieces:
         """One expert's answer (the next best of `ranked` when it cannot load), speculative as configured."""

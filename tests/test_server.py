@@ -187,6 +187,23 @@ def test_auto_routes_with_the_real_router(client):
     assert stats["expert"] == "code"
 
 
+def test_verified_fusion_streams_its_progress_as_sse_comments(server, monkeypatch):
+    """Verified fusion judges before it answers; meanwhile a stream shows each judged candidate as an
+    SSE comment line, which OpenAI clients skip."""
+    monkeypatch.setattr(server.runtime.config, "fusion", "verify")
+    unsure = Route("general", "general", {"general": 0.4, "code": 0.3}, confident=False)
+    monkeypatch.setattr(server.runtime, "route", lambda text: unsure)
+    body = {"model": "auto", "messages": [{"role": "user", "content": "Name three colors."}], "stream": True, **SHORT}
+    with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body, timeout=120,
+                      headers={"Authorization": f"Bearer {KEY}"}) as resp:
+        lines = [line for line in resp.iter_lines() if line]
+    comments = [i for i, line in enumerate(lines) if line.startswith(":")]
+    assert [lines[i].split(":")[1].strip() for i in comments] == ["candidate 1/2 general greedy", "candidate 2/2 code greedy"]
+    content = [i for i, line in enumerate(lines) if '"content": "' in line and '"content": ""' not in line]
+    assert content and max(comments) < min(content)
+    assert lines[-1] == "data: [DONE]"
+
+
 # -- bad input -------------------------------------------------------------------------------------
 
 def test_unknown_model_is_404(client, server):

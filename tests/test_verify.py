@@ -42,6 +42,15 @@ def test_function_name_prefers_the_last_top_level_def_then_prose():
     assert function_name("Add two numbers.") is None
 
 
+def test_function_name_from_a_signature_in_prose():
+    """The task set's style: the signature in backticks, so Input/Output examples become checks too."""
+    assert function_name("Write a Python function `parse_kv(line: str) -> dict` that ...") == "parse_kv"
+    assert function_name("文を分ける Python の関数 `split_sentences(text: str)` を書いてください。") == "split_sentences"
+    assert function_name("Write a Python function add(a, b) that returns the sum.") == "add"
+    prompt = "Write a Python function `double(n: int) -> int`.\n\nInput: 3\nOutput: 6"
+    assert [(c.source, c.expected) for c in extract_checks(prompt)] == [("double(3)", "6")]
+
+
 def test_doctest_examples_become_checks():
     checks = extract_checks(DOCTEST_PROMPT)
     assert [(c.source, c.expected) for c in checks] == [
@@ -111,6 +120,14 @@ def test_extract_code_takes_the_largest_python_block():
     assert extract_code("```py\nprint(3)") == "print(3)"  # cut off before the closing fence
     assert extract_code("def g(a):\n    return a") == "def g(a):\n    return a"
     assert extract_code("I think the answer is the first one.") == ""
+
+
+def test_extract_code_prefers_the_block_that_defines_the_function():
+    """Models often repeat the prompt's doctests in a block larger than the function's own."""
+    reply = "```python\ndef add(a, b):\n    return a + b\n```\nTry:\n```python\n>>> add(2, 3)\n5\n>>> add(1, 1)\n2\n```"
+    assert extract_code(reply).startswith(">>>")
+    assert extract_code(reply, "add") == "def add(a, b):\n    return a + b"
+    assert extract_code(reply, "missing").startswith(">>>")
 
 
 @pytest.mark.parametrize("text, expected", [

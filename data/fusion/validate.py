@@ -8,7 +8,6 @@
   test in a fresh interpreter (one subprocess per task, 10 s limit);
 - number: `answer` is a plain decimal number and `solution` (an expression, or statements that set
   `ans`) computes it (exactly for integers; formatted to the answer's decimals otherwise);
-- none of the 14 inline tasks of scripts/bench_fusion.py is repeated.
 
     python3 data/fusion/validate.py [path/to/tasks.jsonl]
 """
@@ -78,16 +77,6 @@ def visible_examples(prompt: str, entry_point: str) -> list[tuple[str, str, str]
 
 def _normal(source: str) -> str:
     return ast.dump(ast.parse(source, mode="eval"))
-
-
-def bench_fusion_inline() -> tuple[set[str], set[str]]:
-    """Prompts and function names of the 14 tasks written inline in scripts/bench_fusion.py."""
-    tree = ast.parse((ROOT / "scripts" / "bench_fusion.py").read_text("utf-8"))
-    lists = {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-             for t in node.targets if isinstance(t, ast.Name) and t.id in ("QUESTIONS", "FUNCTIONS")}
-    prompts = {q for q, _ in lists["QUESTIONS"]} | {q for q, _ in lists["FUNCTIONS"]}
-    names = {m.group(1) for q, _ in lists["FUNCTIONS"] if (m := re.search(r"function (\w+)\(", q))}
-    return prompts, names
 
 
 def check_code(task: dict, errors: list[str], styles: Counter) -> None:
@@ -165,7 +154,6 @@ def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "tasks.jsonl"
     tasks = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     errors: list[str] = []
-    bench_prompts, bench_names = bench_fusion_inline()
     ids = Counter(t.get("id") for t in tasks)
     errors += [f"{i}: duplicate id" for i, n in ids.items() if n > 1]
     prompts = Counter(t.get("prompt") for t in tasks)
@@ -188,8 +176,6 @@ def main() -> int:
             continue
         if bool(JAPANESE.search(task["prompt"])) != (lang == "ja"):
             errors.append(f"{tid}: prompt language does not match lang={lang}")
-        if task["prompt"] in bench_prompts or task.get("entry_point") in bench_names:
-            errors.append(f"{tid}: repeats a task of scripts/bench_fusion.py")
         if kind == "code":
             check_code(task, errors, styles)
             examples_per_task[len(visible_examples(task["prompt"], task["entry_point"]))] += 1

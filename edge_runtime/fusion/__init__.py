@@ -1,11 +1,13 @@
-"""Fusion: several experts answer one prompt when the router is unsure, by one of these strategies."""
+"""Fusion: several experts answer one prompt when the router is unsure (with `verify`, also when the answer
+can be checked), by one of these strategies."""
 from __future__ import annotations
 
 from .base import FusionStrategy, Team, drain
 from .best_of import BestOfFusion, score_response
 from .mixture import MixtureFusion, MixtureLM
+from .verified import VerifiedFusion, verifiable
 
-STRATEGIES: dict[str, type] = {"mixture": MixtureFusion, "best-of": BestOfFusion}
+STRATEGIES: dict[str, type] = {"mixture": MixtureFusion, "best-of": BestOfFusion, "verify": VerifiedFusion}
 
 
 def strategy(name: str) -> FusionStrategy:
@@ -13,4 +15,5 @@ def strategy(name: str) -> FusionStrategy:
 
 
 __all__ = ["BestOfFusion", "FusionStrategy", "MixtureFusion", "MixtureLM", "STRATEGIES", "Team", "drain",
-           "score_response", "strategy"]
+           "VerifiedFusion",
+           "score_response", "strategy", "verifiable"]

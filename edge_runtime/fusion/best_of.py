@@ -37,6 +37,15 @@ def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk
     return total / len(ids)
 
 
+def score_answers(team: Team, experts: list[str], texts: list[str], request: Request,
+                  notes: list[str]) -> tuple[str, list[float]]:
+    """The strongest of `experts` (the best judge) and its mean log-prob of each text."""
+    scorer_name = team.loader.strongest(experts)
+    with team.loader.pinned(scorer_name, notes) as scorer:
+        prompt_ids = encode_prompt(scorer, request.prompt, raw=request.raw)
+        return scorer_name, [score_response(scorer, prompt_ids, text) for text in texts]
+
+
 def answer_in_turn(team: Team, route: Route, names: list[str], request: Request,
                    notes: list[str]) -> list[tuple[str, GenerationResult]]:
     """Each expert's answer, one after another; an expert that cannot load is left out and said so."""
@@ -58,10 +67,8 @@ class BestOfFusion:
             notes: list[str]) -> Pieces:
         started = time.perf_counter()
         answers = answer_in_turn(team, route, [name for name, _ in plan], request, notes)
-        scorer_name = team.loader.strongest([n for n, _ in answers])
-        with team.loader.pinned(scorer_name, notes) as scorer:
-            prompt_ids = encode_prompt(scorer, request.prompt, raw=request.raw)
-            scores = [score_response(scorer, prompt_ids, result.text) for _, result in answers]
+        scorer_name, scores = score_answers(team, [n for n, _ in answers], [r.text for _, r in answers],
+                                            request, notes)
         best = int(np.argmax(scores))
         name, chosen = answers[best]
         reason = "fused: best of " + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(answers, scores)) \

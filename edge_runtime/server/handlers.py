@@ -26,6 +26,7 @@ from .schema import ChatRequest, CompletionRequest, describe
 
 AUTO = "auto"
 OWNER = "edge-runtime"
+PROGRESS = "progress"  # a fusion candidate was judged: sent to streams as an SSE comment line
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,24 @@ class Handlers:
             raise APIError(400, message, param=param or None) from None
 
     def submit(self, body: ChatRequest | CompletionRequest, prompt: str | list[Message], raw: bool) -> Job:
+        """Queue the generation; a streamed one hears of fusion candidates as they are judged."""
         expert, params = self.expert_for(body.model), body.sampling()
         max_tokens = body.token_limit or self.settings.default_max_tokens
+        submitted: list[Job] = []  # fusion progress goes to the job's stream once the job exists
+
+        def progress(text: str) -> None:
+            for queued in submitted:
+                queued.emit(PROGRESS, text)
+
         try:
-            return self.worker.submit(lambda: self.runtime.stream(prompt, expert=expert, max_tokens=max_tokens,
-                                                                  params=params, stop=body.stop, raw=raw))
+            job = self.worker.submit(lambda: self.runtime.stream(
+                prompt, expert=expert, max_tokens=max_tokens, params=params, stop=body.stop, raw=raw,
+                progress=progress if body.stream else None))
         except QueueFull:
             raise APIError(429, f"the server is busy: {self.worker.max_queue} requests are already waiting; "
                            "retry shortly", type="rate_limit_error", code="queue_full") from None
+        submitted.append(job)
+        return job
 
     async def answer(self, request: Request, body: ChatRequest | CompletionRequest, shape: Shape,
                      prompt: str | list[Message], raw: bool) -> Any:
@@ -132,8 +143,11 @@ class Handlers:
         if shape is CHAT:
             yield sse(chunk | {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                             "logprobs": None, "finish_reason": None}]})
-        while event[0] == PIECE:
-            yield sse(chunk | {"choices": [shape.piece(event[1], None)]})
+        while event[0] in (PIECE, PROGRESS):
+            if event[0] == PROGRESS:
+                yield f": {event[1]}\n\n"
+            else:
+                yield sse(chunk | {"choices": [shape.piece(event[1], None)]})
             event = await job.next()
         if event[0] == ERROR:
             yield sse(api_error(event[1]).body())

@@ -19,6 +19,12 @@ _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _TEX_FRAC = re.compile(r"\\[dt]?frac\{\s*(-?[\d.]+)\s*\}\{\s*(-?[\d.]+)\s*\}")
 _NUMBER = re.compile(r"(?<![0-9A-Za-z_.,])(?:-(?=\d))?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+(?:\.\d+)?)?")
 _UNITS = (("千", 1000), ("万", 10_000), ("億", 100_000_000))  # smallest first: 3万5千 -> 3万5000
+_ASKS_NUMBER = re.compile(
+    r"answer with (?:just |only )?(?:the|a) number|\bhow (?:many|much|long|far|old)\b|\bwhat is -?\d|"
+    r"\b(?:calculate|compute)\b|\bround(?:ed)? to\b|数字|数値|いくつ|いくら|何(?:人|個|円|分|秒|時間|日|年|本|枚|回|歳|通り|倍|km|m\b)",
+    re.I)
+_ASKS_CODE = re.compile(r"\b(?:write|implement|fix|refactor)\b.*\b(?:function|program|script|class|code)\b|関数|プログラム",
+                        re.I | re.S)
 
 
 def final_number(text: str) -> str | None:
@@ -35,6 +41,13 @@ def final_number(text: str) -> str | None:
         if value is not None:
             return normal_form(value)
     return None
+
+
+def asks_for_number(prompt: str) -> bool:
+    """Whether the prompt wants one number, so replies can vote on it; a request for code does not,
+    even when it says "how many" (its answer is the code)."""
+    text = unicodedata.normalize("NFKC", prompt)
+    return bool(_ASKS_NUMBER.search(text)) and not _ASKS_CODE.search(text)
 
 
 def _expand_unit(text: str, unit: str, scale: int) -> str:

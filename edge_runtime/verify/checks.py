@@ -21,6 +21,7 @@ from .sandbox import SandboxResult, run_python
 _HARNESS = Path(__file__).with_name("_harness.py").read_text()
 _DEF = re.compile(r"^([ \t]*)def\s+([A-Za-z_]\w*)\s*\(", re.M)
 _NAMED = re.compile(r"\b(?:function|method)\s+(?:called|named)\s+`?([A-Za-z_]\w*)", re.I)
+_SIGNATURE = re.compile(r"(?:\b(?:function|method)|関数)\s*`?([A-Za-z_]\w*)\s*\(", re.I)  # function `f(x: int)`
 _ARROW = re.compile(r"\s*(?:➞|→|⇒|->|=>|\s(?:should\s+)?returns?\s)\s*")
 _PREFIX = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+|(?:example|e\.g\.)\s*\d*\s*:?\s*)+", re.I)
 _INPUT = re.compile(r"^\W*input\s*:\s*(.+?)\s*(?:\boutput\s*:\s*(.+))?$", re.I)
@@ -62,12 +63,13 @@ class CheckReport:
 
 
 def function_name(prompt: str) -> str | None:
-    """The function the prompt asks for: its last top-level `def`, else 'a function called X'."""
+    """The function the prompt asks for: its last top-level `def`, else 'a function called X', else
+    'a function `X(...)`' (関数 `X(...)` in Japanese)."""
     defs = _DEF.findall(prompt)
     top = [name for indent, name in defs if not indent]
     if top or defs:
         return (top or [name for _, name in defs])[-1]
-    named = _NAMED.search(prompt)
+    named = _NAMED.search(prompt) or _SIGNATURE.search(prompt)
     return named.group(1) if named else None
 
 
@@ -191,9 +193,16 @@ def _compiles(source: str, mode: str) -> bool:
         return False
 
 
-def extract_code(reply: str) -> str:
-    """The largest fenced Python block (the last of equals), else the reply if it parses as code."""
+def extract_code(reply: str, defines: str | None = None) -> str:
+    """The largest fenced Python block (the last of equals), else the reply if it parses as code.
+
+    With `defines`, only blocks that define that function compete, when any does: replies often repeat
+    the prompt's doctests in a block larger than the function's own.
+    """
     blocks = [body for tag, body in _FENCE.findall(reply) if tag.lower() in _PYTHON_TAGS]
+    if defines:
+        pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(defines)}\s*\(", re.M)
+        blocks = [body for body in blocks if pattern.search(body)] or blocks
     if blocks:
         return max(reversed(blocks), key=len).strip("\n")
     text = reply.strip()

@@ -1,0 +1,80 @@
+"""Candidates for verified fusion: which answers to generate, in what order, and generating one.
+
+Candidates are text, generated one after another, so only one expert is held at a time.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..chat import Message
+from ..generation import GenerationResult, Request
+from ..routing import Route
+from .base import Team, drain
+
+SAMPLE_TEMPERATURE = 0.7  # diverse enough to leave the greedy answer's mistakes, still on topic
+PROGRAM_ASK = ("{}\n\nDo not answer in words. Write a short Python program that computes the answer and prints "
+               "only the final number. Reply with one Python code block.")  # asked first, the number came bare
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One candidate to generate: an expert's greedy answer, a sample (with its seed), or a program."""
+
+    expert: str
+    kind: str  # greedy | sample | program
+    seed: int = 0
+
+
+@dataclass
+class Candidate:
+    spec: Spec
+    result: GenerationResult
+    seconds: float
+    evidence: dict[str, Any]  # what the judge found: passed/total, answer, or score
+
+    @property
+    def text(self) -> str:
+        return self.result.text
+
+    def entry(self) -> dict[str, Any]:
+        """The candidate as the result's `fusion` field reports it."""
+        return {"expert": self.spec.expert, "kind": self.spec.kind, **self.evidence,
+                "seconds": round(self.seconds, 3), "completion_tokens": self.result.stats.completion_tokens,
+                "text": self.text}
+
+
+def lineup(experts: list[str], strongest: str, coder: str | None, kinds: tuple[str, ...], cap: int) -> list[Spec]:
+    """The candidates in the order they are tried: the best expert's greedy answer first (ties go to
+    it), then the program (the vote's strongest evidence), the other experts, then samples."""
+    greedy = [Spec(name, "greedy") for name in experts]
+    program = [Spec(coder, "program")] if coder and "program" in kinds else []
+    samples = [Spec(strongest, "sample", seed) for seed in range(1, cap + 1)] if "sample" in kinds else []
+    return (greedy[:1] + program + greedy[1:] + samples)[:cap]
+
+
+def request_for(spec: Spec, request: Request) -> Request:
+    """The request as this candidate asks it: greedy, sampled with its own seed, or as a program."""
+    if spec.kind == "sample":
+        seed = (request.params.seed or 0) + spec.seed
+        return replace(request, params=replace(request.params, temperature=SAMPLE_TEMPERATURE, seed=seed))
+    greedy = replace(request, params=replace(request.params, temperature=0.0))
+    if spec.kind == "program":
+        return replace(greedy, prompt=_ask_program(request.prompt))
+    return greedy
+
+
+def _ask_program(prompt: str | list[Message]) -> str | list[Message]:
+    if isinstance(prompt, str):
+        return PROGRAM_ASK.format(prompt)
+    last = max(i for i, m in enumerate(prompt) if m.get("role") == "user")
+    return [*prompt[:last], {**prompt[last], "content": PROGRAM_ASK.format(prompt[last]["content"])},
+            *prompt[last + 1:]]
+
+
+def generate(team: Team, route: Route, spec: Spec, request: Request, notes: list[str]) -> Candidate:
+    """One candidate, speculative as configured (raises when its expert cannot load)."""
+    started = time.perf_counter()
+    result = drain(team.answer(route.to(spec.expert, "fusion candidate"), request_for(spec, request), notes))
+    return Candidate(spec, result, time.perf_counter() - started, {})

@@ -1,0 +1,143 @@
+"""Judging candidates by evidence: the prompt's own examples run against each candidate's code, a vote
+on the final number, or (with neither) the strongest expert's score, as best-of does."""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from ..generation import Request
+from ..verify.answers import asks_for_number, final_number, program_answer, vote
+from ..verify.checks import Check, extract_checks, extract_code, function_name, run_checks
+from .base import Team
+from .best_of import score_answers
+from .candidates import Candidate
+
+
+class Judge(Protocol):
+    name: str
+    kinds: tuple[str, ...]  # the candidate kinds worth generating for this judge
+
+    def weigh(self, candidate: Candidate) -> str:
+        """Record the candidate's evidence; a few words for the progress line."""
+
+    def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
+        """Why no further candidate could change the pick, or None."""
+
+    def pick(self, team: Team, candidates: Sequence[Candidate], request: Request,
+             notes: list[str]) -> tuple[int, str, str]:
+        """The winner's index, why it won, and the reply to give."""
+
+
+def choose(prompt: str, execute_code: bool, notes: list[str]) -> Judge:
+    """Checks when the prompt carries examples and code may run; a vote when it asks for a number;
+    otherwise best-of. Without `execute_code` no model-written code runs, and the notes say so."""
+    checks = extract_checks(prompt)
+    if checks and execute_code:
+        return ChecksJudge(checks, function_name(prompt))
+    if checks:
+        notes.append(f"verify: the prompt's {len(checks)} example(s) were not run: code execution is off "
+                     "(turn it on with execute_code = true or --execute-code)")
+    if asks_for_number(prompt):
+        if not execute_code:
+            notes.append("verify: no program candidate: code execution is off")
+        return VoteJudge(execute_code)
+    return ScoreJudge()
+
+
+class ChecksJudge:
+    """The candidate passing most of the prompt's examples wins; one passing all ends the search."""
+
+    name = "checks"
+    kinds = ("greedy", "sample")
+
+    def __init__(self, checks: list[Check], function: str | None) -> None:
+        self.checks, self.function = checks, function
+
+    def weigh(self, candidate: Candidate) -> str:
+        code = extract_code(candidate.text, self.function)
+        passed = run_checks(code, self.checks).passed if code else 0
+        candidate.evidence = {"passed": passed, "total": len(self.checks)}
+        return f"code passed {passed}/{len(self.checks)}"
+
+    def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
+        full = next((i for i, c in enumerate(candidates) if c.evidence["passed"] == len(self.checks)), None)
+        return None if full is None else f"candidate {full + 1} passed every check"
+
+    def pick(self, team: Team, candidates: Sequence[Candidate], request: Request,
+             notes: list[str]) -> tuple[int, str, str]:
+        best = max(range(len(candidates)), key=lambda i: (candidates[i].evidence["passed"], -i))
+        c = candidates[best]
+        return best, f"passed {c.evidence['passed']}/{len(self.checks)} of the prompt's checks", c.text
+
+
+class VoteJudge:
+    """Self-consistency on the final number; a program's printed number is one more vote. A reply cut
+    off by max_tokens votes with half weight: its last number is often a step, not the answer."""
+
+    name = "vote"
+
+    def __init__(self, run_programs: bool) -> None:
+        self.kinds = ("greedy", "program", "sample") if run_programs else ("greedy", "sample")
+
+    def weigh(self, candidate: Candidate) -> str:
+        if candidate.spec.kind == "program":
+            answer = program_answer(candidate.text)
+        else:
+            answer = final_number(candidate.text)
+        cut_off = candidate.result.stats.finish_reason == "length"
+        candidate.evidence = {"answer": answer, "cut_off": cut_off}
+        return f"answer {answer}" + (" (cut off)" if cut_off else "")
+
+    @staticmethod
+    def _ballots(candidates: Sequence[Candidate]) -> tuple[list[str | None], list[float]]:
+        return ([c.evidence["answer"] for c in candidates],
+                [0.5 if c.evidence["cut_off"] else 1.0 for c in candidates])
+
+    def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
+        answers, weights = self._ballots(candidates)
+        leader, _ = vote(answers, weights)
+        if leader is None:
+            return None
+        tally: dict[str, float] = {}
+        for answer, weight in zip(answers, weights):
+            if answer is not None:
+                tally[answer] = tally.get(answer, 0.0) + weight
+        lead, second = tally.pop(leader), max(tally.values(), default=0.0)
+        first = next(a for a in answers if a is not None) == leader  # `vote` gives ties to the first seen
+        if lead > second + remaining or (lead == second + remaining and first):
+            return f"{leader} leads and the {remaining} candidate(s) left cannot overturn it"
+        return None
+
+    def pick(self, team: Team, candidates: Sequence[Candidate], request: Request,
+             notes: list[str]) -> tuple[int, str, str]:
+        winner, share = vote(*self._ballots(candidates))
+        if winner is None:
+            return 0, "no candidate gave a number", candidates[0].text
+        agree = [i for i, c in enumerate(candidates) if c.evidence["answer"] == winner]
+        why = f"{len(agree)} of {len(candidates)} candidates answer {winner} ({share:.0%} of the vote)"
+        worded = [i for i in agree if candidates[i].spec.kind != "program"]
+        if worded:
+            return worded[0], why, candidates[worded[0]].text
+        program = extract_code(candidates[agree[0]].text)
+        return agree[0], why, f"Computed by running this program:\n\n```python\n{program}\n```\n\nAnswer: {winner}"
+
+
+class ScoreJudge:
+    """No evidence to run: the strongest expert's mean log-probability picks, as best-of does."""
+
+    name = "best-of"
+    kinds = ("greedy",)
+
+    def weigh(self, candidate: Candidate) -> str:
+        return "answered"
+
+    def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
+        return None
+
+    def pick(self, team: Team, candidates: Sequence[Candidate], request: Request,
+             notes: list[str]) -> tuple[int, str, str]:
+        scorer, scores = score_answers(team, [c.spec.expert for c in candidates], [c.text for c in candidates],
+                                       request, notes)
+        for c, s in zip(candidates, scores):
+            c.evidence = {"score": round(s, 4)}
+        best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+        return best, f"highest mean log-prob under {scorer} ({scores[best]:.3f})", candidates[best].text
