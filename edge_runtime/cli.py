@@ -1,4 +1,4 @@
-"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve | bench."""
+"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | bench."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,25 @@ from .sampling import SamplingParams
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(getattr(args, "config", None))
+    cfg = load_config(getattr(args, "config", None))
+    layers = getattr(args, "gpu_layers", None)
+    if layers is not None:  # --gpu-layers N|all: every expert (and its draft) on the accelerator
+        for exp in cfg.experts.values():
+            exp.gpu_layers = layers if layers == "all" else int(layers)
+    return cfg
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from .devices import list_devices
+
+    devices = list_devices()
+    if args.json:
+        print(json.dumps([d.as_dict() for d in devices]))
+        return 0
+    for d in devices:
+        print(f"{d.index}  {d.name:12s} {d.type:5s} free {fmt_bytes(d.free):>10s} / total {fmt_bytes(d.total):>10s}  "
+              f"{d.description}")
+    return 0
 
 
 def models_of(cfg: Config) -> list[str]:
@@ -162,6 +180,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--memory-budget", default=None, help="e.g. 1.5GB, 70%%, auto")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--gpu-layers", default=None, metavar="N|all",
+                   help="layers of each expert on the accelerator (llama.cpp counts the output layer first)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--config")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("devices", help="the devices llama.cpp sees (CPU, GPUs, RPC) with free/total memory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("run", help="answer prompts, streamed, with routing and speculative decoding")
     p.add_argument("prompt", nargs="?")

@@ -27,6 +27,13 @@ class ExpertConfig:
     context: int = 0  # 0: the runtime's `context`
     description: str = ""
     tokenizer: str = ""  # ONNX experts without a tokenizer.json: a GGUF of the same family
+    gpu_layers: int | str = field(default=0, metadata={"types": (int, str)})  # on the accelerator: 0, N or "all"
+    main_gpu: int = 0  # which GPU (llama.cpp's order, `edge-runtime devices`) holds the offloaded layers
+
+    @property
+    def n_gpu_layers(self) -> int:
+        """gpu_layers as llama.cpp takes it: -1 for all."""
+        return -1 if self.gpu_layers == "all" else int(self.gpu_layers)
 
 
 @dataclass
@@ -62,6 +69,7 @@ class Config:
     repack: bool = False  # llama.cpp's repacked CPU weights: ~5% faster steps, but ~+50% weight memory and
     # bit-exact verify batches only up to 3 tokens
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
+    gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -93,7 +101,8 @@ def _build(cls: type, table: dict[str, Any], where: str, **extra: Any) -> Any:
     obj = cls(**extra, **table)
     for f in fields(cls):
         value, default = getattr(obj, f.name), f.default
-        if isinstance(default, (int, float, str, bool)) and not isinstance(value, type(default)):
+        types = f.metadata.get("types", type(default))
+        if isinstance(default, (int, float, str, bool)) and not isinstance(value, types):
             if not (isinstance(default, float) and isinstance(value, int)):
                 raise ConfigError(f"{where}.{f.name}: expected {type(default).__name__}, got {value!r}")
     return obj
@@ -126,6 +135,9 @@ def _validate(cfg: Config, origin: str) -> None:
     if not cfg.experts:
         raise ConfigError(f"{origin}: no experts configured", "add an [experts.NAME] table with a `model`")
     for exp in cfg.experts.values():
+        if exp.gpu_layers != "all" and (isinstance(exp.gpu_layers, (str, bool)) or exp.gpu_layers < -1):
+            raise ConfigError(f"expert {exp.name!r}: gpu_layers must be 0, a number of layers, or \"all\"",
+                              f"got {exp.gpu_layers!r}")
         bad = [d for d in exp.domains if d not in DOMAINS]
         if bad:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))

@@ -34,6 +34,9 @@ class GGUFInfo:
     type_bytes: dict[str, int] = field(default_factory=dict)  # quant type name -> bytes of its tensors
     token_embd_type: str = ""
     token_embd_bytes: int = 0
+    layer_bytes: dict[int, int] = field(default_factory=dict)  # block index N -> bytes of its blk.N.* tensors
+    output_bytes: int = 0  # output.weight and output_norm.weight (0 bytes of output.weight: tied embeddings)
+    has_output_weight: bool = False
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
@@ -162,6 +165,8 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             key = cur.string()
             metadata[key] = cur.value(cur.unpack("<I"))
         end, n_params, types, type_bytes, embd = 0, 0, {}, {}, ("", 0)
+        layer_bytes: dict[int, int] = {}
+        output_bytes, has_output = 0, False
         for _ in range(n_tensors):
             name = cur.string()
             dims = [cur.unpack("<Q") for _ in range(cur.unpack("<I"))]
@@ -181,10 +186,17 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             type_bytes[tname] = type_bytes.get(tname, 0) + nbytes
             if name == "token_embd.weight":
                 embd = (tname, nbytes)
+            elif name.startswith("blk."):
+                block_index = int(name.split(".", 2)[1])
+                layer_bytes[block_index] = layer_bytes.get(block_index, 0) + nbytes
+            elif name.startswith("output"):
+                output_bytes += nbytes
+                has_output = has_output or name == "output.weight"
         align = int(metadata.get("general.alignment", 32))
         data_start = (cur.pos + align - 1) // align * align
     if data_start + end > size:
         raise ModelFileError(
             f"{path.name}: truncated: tensors need {data_start + end:,} bytes, the file has {size:,}",
             "the download is incomplete; pull the model again")
-    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd)
+    return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd,
+                    layer_bytes=layer_bytes, output_bytes=output_bytes, has_output_weight=has_output)

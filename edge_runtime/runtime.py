@@ -15,7 +15,9 @@ from .chat import Message, encode_prompt
 from .config import Config, ExpertConfig, load_config
 from .errors import BudgetError, ConfigError, EdgeRuntimeError, ModelFileError
 from .fusion import MixtureLM, score_response
-from .memory import ModelPool, budget_bytes, estimate_footprint, peak_rss_bytes
+from .gguf_file import read_gguf
+from .memory import (ModelPool, budget_bytes, estimate_footprint, fit_gpu_layers, fmt_bytes, gpu_budget_bytes,
+                     peak_rss_bytes)
 from .sampling import Sampler, SamplingParams
 from .speculative.decoder import Decoder, GenerationStats
 from .speculative.drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter, check_compatible
@@ -136,6 +138,7 @@ class Runtime:
         self._decoders: dict[str, Decoder] = {}
         self._router: Any = None
         self._compatible: set[tuple[str, str]] = set()
+        self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
 
     # -- routing -------------------------------------------------------------------------------
     def route(self, text: str) -> Route:
@@ -179,23 +182,45 @@ class Runtime:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
         return fitted
 
+    def _gpu_placement(self, path: Path, key: str, n_ctx: int, gpu_layers: int, main_gpu: int,
+                       notes: list[str]) -> tuple[int, int | None]:
+        """(layers to offload, host bytes) under the GPU memory budget: fewer layers before refusing."""
+        cfg = self.config
+        loaded = set(self.pool.loaded())
+        room = gpu_budget_bytes(cfg.gpu_memory_budget, main_gpu) - sum(
+            b for k, b in self._device_bytes.items() if k in loaded and k != key)
+        placed = fit_gpu_layers(path, n_ctx, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
+        n_layer = read_gguf(path).n_layer
+        if placed.layers_on_device < (n_layer if gpu_layers < 0 else min(gpu_layers - 1, n_layer)):
+            notes.append(f"{key!r}: {placed.layers_on_device} of {n_layer} layers on the GPU (asked "
+                         f"{'all' if gpu_layers < 0 else gpu_layers - 1}) to fit the GPU memory budget of "
+                         f"{fmt_bytes(max(0, room))}")
+        self._device_bytes[key] = placed.device.total
+        return placed.gpu_layers, placed.host.total if placed.gpu_layers else None
+
     def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "",
-             notes: list[str] | None = None) -> CausalLM:
+             notes: list[str] | None = None, gpu_layers: int = 0, main_gpu: int = 0) -> CausalLM:
         """A model through the pool: its footprint is planned from the header before loading."""
         cfg = self.config
         path = resolve(ref)
-        n_ctx = self._fitted_context(path, key, n_ctx, notes if notes is not None else [])
+        notes = notes if notes is not None else []
+        n_ctx = self._fitted_context(path, key, n_ctx, notes)
         need = self._plan(path, n_ctx)
         options: dict[str, Any] = dict(name=key, n_ctx=n_ctx, n_threads=self.threads, n_batch=cfg.batch)
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
             options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock, repack=cfg.repack)
+            if gpu_layers and key not in self.pool.loaded():
+                layers, host = self._gpu_placement(path, key, n_ctx, gpu_layers, main_gpu, notes)
+                options.update(gpu_layers=layers, main_gpu=main_gpu)
+                need = host if host is not None else need
         return self.pool.get(key, need, lambda: open_model(path, **options))
 
     def expert_model(self, name: str, notes: list[str] | None = None) -> CausalLM:
         exp = self.config.expert(name)
-        return self.load(exp.model, key=name, n_ctx=self._context(exp), tokenizer=exp.tokenizer, notes=notes)
+        return self.load(exp.model, key=name, n_ctx=self._context(exp), tokenizer=exp.tokenizer, notes=notes,
+                         gpu_layers=exp.n_gpu_layers, main_gpu=exp.main_gpu)
 
     def _drafter(self, exp: ExpertConfig, target: CausalLM, mode: str, params: SamplingParams,
                  notes: list[str]) -> Drafter | None:
@@ -217,7 +242,8 @@ class Runtime:
                 return lookup
         key = f"{exp.name}/draft"
         try:
-            draft = self.load(exp.draft, key=key, n_ctx=target.n_ctx)
+            draft = self.load(exp.draft, key=key, n_ctx=target.n_ctx, gpu_layers=exp.n_gpu_layers,
+                              main_gpu=exp.main_gpu)  # the draft lives where its target does
         except (BudgetError, ModelFileError) as exc:  # degrade before refusing: lookup costs no memory
             notes.append(f"model draft unavailable ({exc.message}); using lookup drafting")
             return lookup

@@ -23,6 +23,11 @@ log = logging.getLogger("edge_runtime.llama")
 
 KV_TYPES = {"f32": 0, "f16": ll.GGML_TYPE_F16, "q8_0": ll.GGML_TYPE_Q8_0, "q4_0": ll.GGML_TYPE_Q4_0,
             "q4_1": 3, "q5_0": 6, "q5_1": 7, "bf16": 30}
+# The largest verify batch measured bit-identical to one-token steps with every layer on a GPU: on CUDA
+# (H100, scripts/bench_gpu.py, scripts/results/gpu_h100.md) the 7B shape differs from b=2 on and the 1.5B
+# from b=3 (by ~1e-4: other kernels for k rows), so exact greedy decoding does not draft on a GPU. Drafts
+# there pay only with fast verification (issue 9), which accepts near-tie differences.
+GPU_EXACT_BATCH = 1
 _LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the last line
 
 
@@ -47,6 +52,12 @@ def _init_backend() -> None:
         ll.llama_log_set(_forward_llama_log, ctypes.c_void_p(0))
         ll.llama_backend_init()
         _backend_ready = True
+
+
+def _has_gpu() -> bool:
+    from ..devices import gpu_devices
+
+    return bool(gpu_devices())
 
 
 def default_threads() -> int:
@@ -134,7 +145,7 @@ class GGUFModel(TokenizerMethods):
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
                  n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
-                 max_logits: int = 64, repack: bool = False) -> None:
+                 max_logits: int = 64, repack: bool = False, gpu_layers: int = 0, main_gpu: int = 0) -> None:
         self.path = Path(path)
         self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
         self.name = name or self.path.stem
@@ -142,7 +153,11 @@ class GGUFModel(TokenizerMethods):
         if kv_type not in KV_TYPES:
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
         mparams = ll.llama_model_default_params()
-        mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+        # gpu_layers: transformer layers on the accelerator, -1 all (llama.cpp offloads the output
+        # layer first, then the repeating layers from the last one down; the token embedding stays on the host)
+        mparams.use_mmap, mparams.use_mlock = use_mmap, use_mlock
+        mparams.n_gpu_layers, mparams.main_gpu = gpu_layers, main_gpu
+        self.gpu_layers, self.main_gpu = gpu_layers, main_gpu
         mparams.progress_callback = _quiet_progress
         # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
         # one-token step ~5% faster here but hold a second copy of those weights, and from 4 tokens on they
@@ -151,6 +166,9 @@ class GGUFModel(TokenizerMethods):
         # does. Without repacking, batches of up to 7 tokens are bit-identical (both tested).
         mparams.use_extra_bufts = repack
         self.exact_batch = 3 if repack else 7
+        if gpu_layers != 0 and _has_gpu():
+            # GPU kernels for 1 and k rows differ; GPU_EXACT_BATCH is what scripts/bench_gpu.py measured
+            self.exact_batch = GPU_EXACT_BATCH
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",
