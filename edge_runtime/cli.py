@@ -17,6 +17,8 @@ from .sampling import SamplingParams
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(getattr(args, "config", None))
+    if getattr(args, "gpu_memory_budget", None):
+        cfg.gpu_memory_budget = args.gpu_memory_budget
     layers = getattr(args, "gpu_layers", None)
     if layers is not None:  # --gpu-layers N|all: every expert (and its draft) on the accelerator
         for exp in cfg.experts.values():
@@ -182,6 +184,7 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--gpu-layers", default=None, metavar="N|all",
                    help="layers of each expert on the accelerator (llama.cpp counts the output layer first)")
+    p.add_argument("--gpu-memory-budget", default=None, help="device bytes for offloaded layers: auto, 80%%, 6GB")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,13 +58,15 @@ if os.environ.get("BENCH_GPU_SMOKE"):  # a quick dry run of the whole script on 
 TINY = dict(n_embd=256, n_layer=4, n_head=4, n_head_kv=2, n_ff=512, n_vocab=512, tied=False)
 
 # Acceptance measured on CPU with the real Qwen2.5-Coder 1.5B target (exact greedy mode, so the same on
-# any hardware): `scripts/bench_speculative.py --no-llama --max-tokens 96` over scripts/prompts/speculative.jsonl.
-# tokens/step = target tokens per verify step; alpha = per-token acceptance of a proposed draft token.
+# any hardware): alpha = per-token acceptance of a proposed draft token; proposing_share = steps with a proposal.
 CPU_ACCEPTANCE = {
-    "lookup": dict(alpha=0.9, proposing_share=None),
-    "model 0.5B": dict(alpha=0.5, proposing_share=1.0),
+    "lookup": dict(alpha=21 / 83, proposing_share=15 / 355),
+    "model 0.5B": dict(alpha=159 / 261, proposing_share=1.0),  # a model draft proposes at every step
 }
-CPU_ACCEPTANCE_SOURCE = "README's ~0.9 (copying) / ~0.5 (after a miss); not measured in this run"
+CPU_ACCEPTANCE_SOURCE = ("`scripts/bench_gpu.py --cpu-acceptance` on this project's 2-core CPU (2026-11-25): the 8 "
+                         "code-edit and code-complete prompts of scripts/prompts/speculative.jsonl, 48 tokens each, "
+                         "greedy, every proposal verified up to the CPU's bit-exact cap of 6 tokens: lookup accepted "
+                         "21 of 83 drafted tokens and found a match in 15 of 355 steps; the 0.5B draft accepted 159 of 261")
 
 # Block layouts of the quantized types written raw (bytes per block, values per block).
 QTYPES = {"Q4_K": (144, 256), "Q6_K": (210, 256), "Q5_0": (22, 32), "Q8_0": (34, 32), "F32": (4, 1), "F16": (2, 1)}
