@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-dest=${1:-.}/.gpu
+dest=$(cd "${1:-.}" && pwd)/.gpu
 site=$($PY -c "import llama_cpp, pathlib; print(pathlib.Path(llama_cpp.__file__).parent.parent)")
 version=$($PY -c "import llama_cpp; print(llama_cpp.__version__)")
 mkdir -p /tmp/sdist && [ -f /tmp/sdist/llama_cpp_python-$version.tar.gz ] || \
@@ -15,10 +15,10 @@ mkdir -p /tmp/sdist && [ -f /tmp/sdist/llama_cpp_python-$version.tar.gz ] || \
 rm -rf /tmp/sdist/src && mkdir -p /tmp/sdist/src && tar -xzf /tmp/sdist/llama_cpp_python-$version.tar.gz -C /tmp/sdist/src
 S=/tmp/sdist/src/llama_cpp_python-$version/vendor/llama.cpp
 rm -rf "$dest" && mkdir -p "$dest/llama.cpp/ggml/src" "$dest/llama.cpp/tools" "$dest/py" "$dest/src"
-(cd $S && cp -r CMakeLists.txt cmake include src common vendor gguf-py licenses LICENSE "$OLDPWD/$dest/llama.cpp/")
-(cd $S/ggml && cp -r CMakeLists.txt cmake include "$OLDPWD/$dest/llama.cpp/ggml/")
+(cd $S && cp -r CMakeLists.txt cmake include src common vendor gguf-py licenses LICENSE "$dest/llama.cpp/")
+(cd $S/ggml && cp -r CMakeLists.txt cmake include "$dest/llama.cpp/ggml/")
 (cd $S/ggml/src && cp -r ./*.c ./*.cpp ./*.h ./*.in CMakeLists.txt ggml-cpu ggml-cuda ggml-rpc ggml-blas \
-  "$OLDPWD/$dest/llama.cpp/ggml/src/")
+  "$dest/llama.cpp/ggml/src/")
 # tools/CMakeLists.txt adds these unconditionally (with LLAMA_BUILD_SERVER=OFF, not on Metal)
 for t in batched-bench gguf-split imatrix llama-bench completion perplexity quantize tokenize tts mtmd rpc \
          cvector-generator export-lora fit-params results; do cp -r $S/tools/$t "$dest/llama.cpp/tools/"; done
@@ -26,5 +26,6 @@ cp $S/tools/CMakeLists.txt "$dest/llama.cpp/tools/"
 cp -r "$site/llama_cpp" "$site/diskcache" "$dest/py/" && rm -rf "$dest/py/llama_cpp/lib" "$dest/py/llama_cpp/server"
 cp -r edge_runtime scripts "$dest/src/"
 find "$dest" -name __pycache__ -prune -exec rm -rf {} +
-grep -qx '/.gpu/' "$(git rev-parse --git-common-dir)/info/exclude" 2>/dev/null || echo '/.gpu/' >> "$(git rev-parse --git-common-dir)/info/exclude"
+exclude="$(git -C "$dest/.." rev-parse --path-format=absolute --git-common-dir)/info/exclude"
+mkdir -p "$(dirname "$exclude")" && { grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"; }
 du -sh "$dest"
