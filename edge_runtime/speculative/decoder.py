@@ -223,8 +223,9 @@ class DraftPolicy:
             self._losses = 0
 
     def _rest(self) -> None:
-        """Pause drafting; each rest in a row without a win between them is twice as long (at most 16x)."""
-        self._paused = self.pause_steps * 2 ** min(self._losses, 4)
+        """Pause drafting; each rest in a row without a win between them is twice as long (at most 16x),
+        except under `min_draft`, which asks for drafts regardless: there rests stay `pause_steps`."""
+        self._paused = self.pause_steps * (1 if self.min_draft else 2 ** min(self._losses, 4))
         self._losses += 1
         self._spec_rate, self._spec_steps = None, 0
 
