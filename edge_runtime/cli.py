@@ -1,4 +1,4 @@
-"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve.
+"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve.
 
 The one CLI layer: the options every command shares (config, memory budget, threads) are declared
 here once, a Runtime is built from them in one place, and every subcommand, `edge-quantize` included,
@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(getattr(args, "config", None))
-    return replace(cfg, execute_code=True) if getattr(args, "execute_code", False) else cfg
+    if getattr(args, "execute_code", False):
+        cfg = replace(cfg, execute_code=True)
+    if getattr(args, "gpu_memory_budget", None):
+        cfg.gpu_memory_budget = args.gpu_memory_budget
+    layers = getattr(args, "gpu_layers", None)
+    if layers is not None:  # --gpu-layers N|all: every expert (and its draft) on the accelerator
+        for exp in cfg.experts.values():
+            exp.gpu_layers = layers if layers == "all" else int(layers)
+    return cfg
 
 
 class _StatusLine:
@@ -55,6 +63,9 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     p.add_argument("--memory-budget", default=None, help="e.g. 1.5GB, 70%%, auto")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--gpu-layers", default=None, metavar="N|all",
+                   help="layers of each expert on the accelerator (llama.cpp counts the output layer first)")
+    p.add_argument("--gpu-memory-budget", default=None, help="device bytes for offloaded layers: auto, 80%%, 6GB")
 
 
 def open_runtime(args: argparse.Namespace) -> "Runtime":

@@ -34,9 +34,16 @@ class ExpertConfig:
     rpc: list[str] = field(default_factory=list)  # "host:port" of llama.cpp RPC servers that hold layers
     tensor_split: list[float] = field(default_factory=list)  # shares: this machine first, then each remote
     # device; empty: every layer remote, in proportion to the devices' free memory
+    gpu_layers: int | str = field(default=0, metadata={"types": (int, str)})  # on the accelerator: 0, N or "all"
+    main_gpu: int = 0  # which GPU (llama.cpp's order, `edge-runtime devices`) holds the offloaded layers
 
     def reads(self, language: str) -> bool:
         return not self.languages or language in self.languages
+
+    @property
+    def n_gpu_layers(self) -> int:
+        """gpu_layers as llama.cpp takes it: -1 for all."""
+        return -1 if self.gpu_layers == "all" else int(self.gpu_layers)
 
 
 @dataclass
@@ -76,6 +83,7 @@ class Config:
     fusion_max_candidates: int = 4  # verify: answers generated at most per prompt
     fusion_time_s: float = 120.0  # verify: no candidate is started after this many seconds
     execute_code: bool = False  # verify: run model-written code in the sandbox (docs/sandbox.md lists the risks)
+    gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -106,7 +114,8 @@ def _build(cls: type, table: dict[str, Any], where: str, **extra: Any) -> Any:
     obj = cls(**extra, **table)
     for f in fields(cls):
         value, default = getattr(obj, f.name), f.default
-        if isinstance(default, (int, float, str, bool)) and not isinstance(value, type(default)):
+        types = f.metadata.get("types", type(default))
+        if isinstance(default, (int, float, str, bool)) and not isinstance(value, types):
             if not (isinstance(default, float) and isinstance(value, int)):
                 raise ConfigError(f"{where}.{f.name}: expected {type(default).__name__}, got {value!r}")
     return obj
@@ -142,6 +151,9 @@ def _validate(cfg: Config, origin: str) -> None:
     if not cfg.experts:
         raise ConfigError(f"{origin}: no experts configured", "add an [experts.NAME] table with a `model`")
     for exp in cfg.experts.values():
+        if exp.gpu_layers != "all" and (isinstance(exp.gpu_layers, (str, bool)) or exp.gpu_layers < -1):
+            raise ConfigError(f"expert {exp.name!r}: gpu_layers must be 0, a number of layers, or \"all\"",
+                              f"got {exp.gpu_layers!r}")
         bad = [d for d in exp.domains if d not in DOMAINS]
         if bad:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))

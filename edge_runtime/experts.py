@@ -11,7 +11,8 @@ from .catalog import resolve
 from .config import Config, ExpertConfig
 from .devices import Endpoints, RemoteUnavailable
 from .errors import EdgeRuntimeError
-from .memory import ModelPool, estimate_footprint
+from .gguf_file import read_gguf
+from .memory import ModelPool, estimate_footprint, fit_gpu_layers, fmt_bytes, gpu_budget_bytes
 from .placement import fit
 from .routing import Route
 
@@ -24,6 +25,7 @@ class ExpertLoader:
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
+        self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
 
     def plan(self, path: Path, n_ctx: int) -> int:
         """Bytes a model will hold, loaded with this runtime's settings."""
@@ -43,19 +45,42 @@ class ExpertLoader:
             fitted = max(MIN_CONTEXT, fitted // 2)
         return fitted
 
-    def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "",
-             notes: list[str] | None = None) -> CausalLM:
-        """A model through the pool: its footprint is planned from the header before loading."""
+    def _gpu_placement(self, path: Path, key: str, n_ctx: int, gpu_layers: int, main_gpu: int,
+                       notes: list[str]) -> tuple[int, int | None]:
+        """(layers to offload, host bytes) under the GPU memory budget: fewer layers before refusing."""
+        cfg = self.config
+        loaded = set(self.pool.loaded())
+        room = gpu_budget_bytes(cfg.gpu_memory_budget, main_gpu) - sum(
+            b for k, b in self._device_bytes.items() if k in loaded and k != key)
+        placed = fit_gpu_layers(path, n_ctx, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
+        n_layer = read_gguf(path).n_layer
+        if placed.layers_on_device < (n_layer if gpu_layers < 0 else min(gpu_layers - 1, n_layer)):
+            notes.append(f"{key!r}: {placed.layers_on_device} of {n_layer} layers on the GPU (asked "
+                         f"{'all' if gpu_layers < 0 else gpu_layers - 1}) to fit the GPU memory budget of "
+                         f"{fmt_bytes(max(0, room))}")
+        self._device_bytes[key] = placed.device.total
+        return placed.gpu_layers, placed.host.total if placed.gpu_layers else None
+
+    def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "", notes: list[str] | None = None,
+             gpu_layers: int = 0, main_gpu: int = 0) -> CausalLM:
+        """A model through the pool: its footprint (host, and device when layers are offloaded) is planned
+        from the header before loading."""
         cfg = self.config
         path = resolve(ref)
+        notes = notes if notes is not None else []
         fitted = self._fitted_context(path, key, n_ctx)
+        need = self.plan(path, fitted)
         options: dict[str, Any] = dict(name=key, n_ctx=fitted, n_threads=self.threads, n_batch=cfg.batch)
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
             options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock, repack=cfg.repack)
-        model = self.pool.get(key, self.plan(path, fitted), lambda: open_model(path, **options))
-        if fitted != n_ctx and notes is not None:
+            if gpu_layers and key not in self.pool.loaded():
+                layers, host = self._gpu_placement(path, key, fitted, gpu_layers, main_gpu, notes)
+                options.update(gpu_layers=layers, main_gpu=main_gpu)
+                need = host if host is not None else need
+        model = self.pool.get(key, need, lambda: open_model(path, **options))
+        if fitted != n_ctx:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
         return model
 
@@ -88,7 +113,7 @@ class ExpertLoader:
         if exp.rpc:
             return self.remote(exp, exp.context or self.config.context)
         return self.load(exp.model, key=name, n_ctx=exp.context or self.config.context, tokenizer=exp.tokenizer,
-                         notes=notes)
+                         notes=notes, gpu_layers=exp.n_gpu_layers, main_gpu=exp.main_gpu)
 
     @contextmanager
     def pinned(self, name: str, notes: list[str]) -> Iterator[CausalLM]:

@@ -35,6 +35,7 @@ class GGUFInfo:
     token_embd_bytes: int = 0
     block_bytes: dict[int, int] = field(default_factory=dict)  # layer index -> bytes of its blk.N.* tensors
     output_bytes: int = 0  # output head and norm; a tied head counts the embedding llama.cpp duplicates
+    tied_output: bool = False  # no output.weight: the head is the token embedding, copied where it runs
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
@@ -197,4 +198,4 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             "the download is incomplete; pull the model again")
     head = output["output_norm.weight"] + (output["output.weight"] or embd[1])
     return GGUFInfo(path, size, metadata, n_tensors, end, n_params, types, type_bytes, *embd,
-                    block_bytes=blocks, output_bytes=head)
+                    block_bytes=blocks, output_bytes=head, tied_output=not output["output.weight"])

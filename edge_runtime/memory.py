@@ -102,6 +102,89 @@ def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: in
     return Footprint(info.tensor_bytes + (repacked_bytes(info) if repack else 0), kv, logits + activations)
 
 
+@dataclass(frozen=True)
+class PlacedFootprint:
+    """A GGUF model's bytes split between host memory and one accelerator, for `gpu_layers` offloaded."""
+
+    gpu_layers: int  # as llama.cpp counts them: the output layer first, then blocks from the last one down
+    layers_on_device: int  # transformer blocks on the device
+    host: Footprint
+    device: Footprint
+
+    @property
+    def total(self) -> int:
+        return self.host.total + self.device.total
+
+
+def offloaded(n_layer: int, gpu_layers: int) -> tuple[int, bool]:
+    """(transformer blocks on the device, output layer on the device) for llama.cpp's n_gpu_layers.
+
+    llama.cpp counts n_layer + 1 offloadable layers: the output layer goes first, then the blocks from
+    the last one down; -1 (or anything past n_layer) is all of them. The token embedding never moves.
+    """
+    n = n_layer + 1 if gpu_layers < 0 else min(gpu_layers, n_layer + 1)
+    return max(0, n - 1), n >= 1
+
+
+def split_footprint(path: Path, n_ctx: int, gpu_layers: int, kv_type: str = "f16", n_batch: int = 512,
+                    max_logits: int = 64) -> PlacedFootprint:
+    """Host and device bytes of a GGUF loaded with `gpu_layers` on an accelerator.
+
+    Weights: blocks by their `blk.N.*` tensors; the token embedding stays on the host; the output
+    projection (a second copy of the embedding when they are tied) is on the device once any layer is.
+    The KV cache of an offloaded block lives on the device. The compute buffer (activations and the
+    logits of up to `max_logits` rows) is on the device when anything is offloaded; the host keeps the
+    logits it reads back and the input embeddings.
+    """
+    info = read_gguf(path)
+    full = estimate_footprint(path, n_ctx, kv_type, n_batch, max_logits)
+    if gpu_layers == 0 or info.n_layer == 0:
+        return PlacedFootprint(0, 0, full, Footprint(0, 0, 0))
+    blocks, output = offloaded(info.n_layer, gpu_layers)
+    first = info.n_layer - blocks
+    dev_weights = sum(b for i, b in info.block_bytes.items() if i >= first) + (info.output_bytes if output else 0)
+    copy = info.token_embd_bytes if output and info.tied_output else 0  # a tied head is duplicated on the device
+    host_weights = info.tensor_bytes - dev_weights + copy
+    dev_kv = full.kv_cache * blocks // info.n_layer
+    logits = max_logits * info.vocab_size * 4
+    host_compute = logits + n_batch * info.n_embd * 4
+    device = Footprint(dev_weights, dev_kv, full.compute if output else 0)
+    host = Footprint(host_weights, full.kv_cache - dev_kv, host_compute if output else full.compute)
+    return PlacedFootprint(gpu_layers, blocks, host, device)
+
+
+def fit_gpu_layers(path: Path, n_ctx: int, gpu_layers: int, budget: int, kv_type: str = "f16",
+                   n_batch: int = 512, max_logits: int = 64) -> PlacedFootprint:
+    """The placement with the most offloaded layers (at most `gpu_layers`) whose device bytes fit
+    `budget`; 0 layers (all on the host) when not even the output layer fits."""
+    info = read_gguf(path)
+    layers = info.n_layer + 1 if gpu_layers < 0 else min(gpu_layers, info.n_layer + 1)
+    while layers > 0:
+        placed = split_footprint(path, n_ctx, layers, kv_type, n_batch, max_logits)
+        if placed.device.total <= budget:
+            return placed
+        layers -= 1
+    return split_footprint(path, n_ctx, 0, kv_type, n_batch, max_logits)
+
+
+def gpu_budget_bytes(spec: str, main_gpu: int = 0) -> int:
+    """Device bytes the models may take on the main GPU: 'auto' (90% of its free memory now), a share
+    of its free memory ('80%'), or a size. 0 where llama.cpp sees no GPU."""
+    spec = spec.strip()
+    if spec not in ("auto",) and not spec.endswith("%"):
+        return parse_size(spec)
+    from .backends.ggml_devices import gpu_devices
+
+    gpus = gpu_devices()
+    if not gpus:
+        return 0
+    free = gpus[min(main_gpu, len(gpus) - 1)].free
+    share = 0.9 if spec == "auto" else float(spec[:-1]) / 100
+    if not 0 < share <= 1:
+        raise ConfigError(f"GPU memory budget {spec!r} must be a share between 0% and 100%")
+    return int(free * share)
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set since start (ru_maxrss is KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
 
 from .backends.base import default_threads
 from .catalog import models_dir
@@ -110,9 +109,11 @@ def _endpoints(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    vm = psutil.virtual_memory()
-    rows: list[dict[str, Any]] = [{"where": "local", "device": "CPU", "free_bytes": vm.available,
-                                   "total_bytes": vm.total, "state": "up"}]
+    """This machine's devices as llama.cpp sees them (CPU, GPUs), then each RPC server's."""
+    from .backends.ggml_devices import list_devices
+
+    rows: list[dict[str, Any]] = [{"where": "local", "device": d.name, "free_bytes": d.free, "total_bytes": d.total,
+                                   "state": d.type} for d in list_devices() if not d.name.startswith("RPC")]
     for endpoint in _endpoints(args):
         try:
             rows += [{"where": endpoint, "device": f"#{d.index}", "free_bytes": d.free, "total_bytes": d.total,
@@ -123,6 +124,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
         return 0
     for r in rows:
-        print(f"{r['where']:24s} {r['device']:5s} {fmt_bytes(r['free_bytes']):>10s} free of "
+        print(f"{r['where']:24s} {r['device']:8s} {fmt_bytes(r['free_bytes']):>10s} free of "
               f"{fmt_bytes(r['total_bytes']):>10s}  {r['state']}")
     return 0

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("edge_runtime.llama")
 
+# The largest verify batch measured bit-identical to one-token steps with every layer on a GPU: on CUDA
+# (H100, scripts/bench_gpu.py, scripts/results/gpu_h100.md) the 7B shape differs from b=2 on and the 1.5B
+# from b=3 (by ~1e-4: other kernels for k rows), so exact greedy decoding does not draft on a GPU. Drafts
+# there pay only with fast verification, which accepts near-tie differences.
+GPU_EXACT_BATCH = 1
 _LOG_ERROR = 4  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continues the last line
 
 
@@ -159,9 +164,19 @@ class _Batch(_Native):
             raw.seq_id[i][0] = 0
 
 
-def _model_params(use_mmap: bool, use_mlock: bool, repack: bool, offload: Offload | None) -> Any:
+def _has_gpu() -> bool:
+    from .ggml_devices import gpu_devices
+
+    return bool(gpu_devices())
+
+
+def _model_params(use_mmap: bool, use_mlock: bool, repack: bool, offload: Offload | None, gpu_layers: int,
+                  main_gpu: int) -> Any:
     mparams = ll.llama_model_default_params()
-    mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+    # gpu_layers: layers on the accelerator, -1 all (llama.cpp offloads the output layer first, then the
+    # repeating layers from the last one down; the token embedding stays on the host)
+    mparams.use_mmap, mparams.use_mlock = use_mmap, use_mlock
+    mparams.n_gpu_layers, mparams.main_gpu = gpu_layers, main_gpu
     mparams.progress_callback = _quiet_progress
     if offload is not None:  # layers on RPC devices; it keeps the arrays the params point into
         offload.apply(mparams)
@@ -188,7 +203,8 @@ class GGUFModel(TokenizerMethods):
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
                  n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
-                 max_logits: int = 64, repack: bool = False, offload: Offload | None = None) -> None:
+                 max_logits: int = 64, repack: bool = False, offload: Offload | None = None, gpu_layers: int = 0,
+                 main_gpu: int = 0) -> None:
         self.path = Path(path)
         self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
         self.name = name or self.path.stem
@@ -196,10 +212,13 @@ class GGUFModel(TokenizerMethods):
         if kv_type not in KV_TYPES:
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
         self.offload = offload
+        self.gpu_layers, self.main_gpu = gpu_layers, main_gpu
         # Without repacking, batches of up to 7 tokens were bit-identical on the 0.5B; with it, up to 3.
         self.exact_batch = 3 if repack else 7
-        model = ll.llama_model_load_from_file(str(self.path).encode(), _model_params(use_mmap, use_mlock, repack,
-                                                                                      offload))
+        if gpu_layers != 0 and _has_gpu():
+            self.exact_batch = GPU_EXACT_BATCH  # GPU kernels for 1 and k rows differ (measured)
+        mparams = _model_params(use_mmap, use_mlock, repack, offload, gpu_layers, main_gpu)
+        model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",
                                  "the architecture may be unsupported by this llama.cpp, or the file is damaged")

@@ -66,7 +66,11 @@ class PromptLookupDrafter:
         for n in range(min(self.ngram_max, size), self.ngram_min - 1, -1):
             pos = self._index.get(tuple(context[size - n:]))
             if pos is not None:
-                return Draft(list(context[pos:pos + max_len]), source=self.name)
+                tokens = list(context[pos:pos + max_len])
+                period = size - pos  # a match that runs into the present: the text repeats with this period
+                while len(tokens) < max_len:
+                    tokens.append(tokens[len(tokens) - period])
+                return Draft(tokens, source=self.name)
         return Draft([])
 
 

@@ -44,7 +44,8 @@ class DrafterFactory:
             return self.lookup()
         key = self.draft_key(exp)
         try:
-            draft = self.loader.load(exp.draft, key=key, n_ctx=target.n_ctx)
+            draft = self.loader.load(exp.draft, key=key, n_ctx=target.n_ctx, gpu_layers=exp.n_gpu_layers,
+                                     main_gpu=exp.main_gpu)  # the draft lives where its target does
         except (BudgetError, ModelFileError) as exc:  # degrade before refusing: lookup costs no memory
             notes.append(f"model draft unavailable ({exc.message}); using lookup drafting")
             return self.lookup()

@@ -73,12 +73,22 @@ class DraftPolicy:
     time (a model) is paused for `pause_steps` when drafting would not pay for itself, and probed
     when the pause ends; one that could not pay even if always right is retired for the generation.
     `min_draft` > 0 verifies at least that many proposed tokens regardless.
+
+    Above the model sits a measured guard: tokens per second of the steps that drafted (their proposal
+    included) against those of plain steps. Where the cost curve is flat (a GPU) the model's estimate
+    can favour drafts that the realized rate does not; once `judge_after` drafting steps ran slower
+    than plain, drafting rests for `pause_steps` (doubling while it keeps losing), then is tried again.
     """
 
     def __init__(self, max_draft: int = 4, min_draft: int = 0, *, probe_every: int = 8,
-                 pause_steps: int = 16) -> None:
+                 pause_steps: int = 16, judge_after: int = 6) -> None:
         self.max_draft, self.min_draft = max_draft, min_draft
-        self.probe_every, self.pause_steps = probe_every, pause_steps
+        self.probe_every, self.pause_steps, self.judge_after = probe_every, pause_steps, judge_after
+        self._plain_rate: float | None = None  # tokens/s of steps that proposed nothing (moving average)
+        self._spec_rate: float | None = None  # tokens/s of drafting steps since drafting last resumed
+        self._spec_steps = 0
+        self._losses = 0  # consecutive judgements that drafting was slower than plain
+        self._proposal_s = 0.0  # the current step's proposal time
         self.cost = VerifyCost()
         self._acceptance: dict[tuple[str, bool], Acceptance] = {}
         self._streak = False  # the last draft was accepted whole
@@ -127,7 +137,7 @@ class DraftPolicy:
         if draft_cost > 0 and self._best(1.0, self.max_draft, draft_cost)[0] == 0:
             self._retired = True  # could not pay even if always right: plain decoding from here on
         elif draft_cost > 0 and self._best(alpha, self.max_draft, draft_cost)[0] == 0:
-            self._paused = self.pause_steps  # proposing would not pay for itself now: rest the drafter
+            self._rest()  # proposing would not pay for itself now: rest the drafter
         return max(best, min(self.min_draft, proposed))
 
     def _draft_cost(self) -> float:
@@ -135,6 +145,7 @@ class DraftPolicy:
         return self._draft_seconds / step if self._draft_seconds is not None and step else 0.0
 
     def observe_proposal(self, proposed: int, seconds: float) -> None:
+        self._proposal_s = seconds
         self._proposals += 1
         if proposed and self._proposals > 1:  # the first one includes the draft model's prompt prefill
             self._draft_seconds = moving_average(self._draft_seconds, seconds / proposed)
@@ -145,3 +156,27 @@ class DraftPolicy:
         if drafted:
             self._regime(source).observe(drafted, accepted)
             self._streak = accepted == drafted
+        self._guard(drafted, accepted, seconds)
+
+    def _guard(self, drafted: int, accepted: int, seconds: float) -> None:
+        """Rest drafting while its measured tokens/s stay below plain decoding's (min_draft excepted)."""
+        spent, proposal = seconds + self._proposal_s, self._proposal_s
+        self._proposal_s = 0.0
+        if not drafted and proposal <= 0.05 * seconds:  # a plain step (a free proposal that found nothing)
+            self._plain_rate = moving_average(self._plain_rate, 1.0 / spent)
+            return
+        self._spec_rate = moving_average(self._spec_rate, (accepted + 1) / spent)
+        self._spec_steps += 1
+        if self._plain_rate is None or self._spec_steps < self.judge_after or self.min_draft:
+            return
+        if self._spec_rate < self._plain_rate:
+            self._rest()
+        elif self._spec_steps >= 2 * self.judge_after:
+            self._losses = 0
+
+    def _rest(self) -> None:
+        """Pause drafting; each rest in a row without a win between them is twice as long (at most 16x),
+        except under `min_draft`, which asks for drafts regardless: there rests stay `pause_steps`."""
+        self._paused = self.pause_steps * (1 if self.min_draft else 2 ** min(self._losses, 4))
+        self._losses += 1
+        self._spec_rate, self._spec_steps = None, 0
