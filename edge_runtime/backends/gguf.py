@@ -15,7 +15,9 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..gguf_file import read_gguf
-from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads
+from ..machine_cache import cached
+from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads, value_type
+from .exactness import measure_exact_batch
 
 log = logging.getLogger("edge_runtime.llama")
 
@@ -136,13 +138,11 @@ class GGUFModel(TokenizerMethods):
         mparams = ll.llama_model_default_params()
         mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
         mparams.progress_callback = _quiet_progress
-        # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
-        # one-token step ~5% faster here but hold a second copy of those weights, and from 4 tokens on they
-        # switch from gemv to gemm kernels that round differently, so a verify batch would disagree
-        # with plain decoding at near-ties. Below 4 every row takes the gemv path, as a single token
-        # does. Without repacking, batches of up to 7 tokens are bit-identical (both tested).
+        # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) load in place
+        # of the originals when mmap is off; with mmap on, the mapped originals stay resident beside them.
         mparams.use_extra_bufts = repack
-        self.exact_batch = 3 if repack else 7
+        self.repack, self.use_mmap = repack, use_mmap
+        self._exact_batch: int | None = None
         self._model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self._model:
             raise ModelFileError(f"llama.cpp could not load {self.path.name} ({self.info.arch})",
@@ -155,7 +155,8 @@ class GGUFModel(TokenizerMethods):
         cparams.n_seq_max = 1
         cparams.n_outputs_max = self.max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
         cparams.n_threads, cparams.n_threads_batch = threads, threads
-        cparams.type_k = cparams.type_v = KV_TYPES[kv_type][0]
+        cparams.type_k = KV_TYPES[kv_type][0]
+        cparams.type_v = KV_TYPES[value_type(kv_type)][0]
         cparams.no_perf = True
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:
@@ -182,6 +183,17 @@ class GGUFModel(TokenizerMethods):
     @property
     def n_past(self) -> int:
         return self._n_past
+
+    @property
+    def exact_batch(self) -> int:
+        """The largest verify batch that computes what one-token steps compute, bit for bit: measured
+        on first use (a few forward passes; it empties the KV cache) and cached per file and machine."""
+        if self._exact_batch is None:
+            settings = {"repack": self.repack, "kv_type": self.kv_type, "threads": self.n_threads,
+                        "n_batch": self.n_batch, "probe": 1}
+            self._exact_batch = int(cached("exact_batch", self.path, settings,
+                                           lambda: measure_exact_batch(self))["exact_batch"])
+        return self._exact_batch
 
     @property
     def footprint(self) -> int:
