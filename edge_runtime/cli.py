@@ -1,4 +1,4 @@
-"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve | bench."""
+"""`edge-runtime`: pull | inspect | run | chat | route | router train | serve | bench | tune."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .catalog import is_verified, load_catalog, models_dir, pull, resolve
-from .config import DRAFT_MODES, Config, load_config
+from .config import DRAFT_MODES, VERIFY_MODES, Config, load_config
 from .errors import ConfigError, EdgeRuntimeError, PromptError
 from .gguf_file import read_gguf
 from .memory import estimate_footprint, fmt_bytes
@@ -45,7 +45,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = resolve(args.model)
     info = read_gguf(path)
     n_ctx = args.context or cfg.context
-    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch, repack=cfg.repack)
+    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch, repack=cfg.repack,
+                            mmap=cfg.mmap and not cfg.repack)
     rows = [("file", path.name), ("architecture", info.arch), ("name", info.get("general.name", "")),
             ("parameters", f"{info.n_params / 1e6:.1f} M"), ("quantization", info.file_type),
             ("file size", fmt_bytes(info.file_size)), ("layers", info.n_layer),
@@ -104,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for prompt in prompts:
             gen = runtime.stream(prompt, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=params, raw=args.raw)
+                                 params=params, raw=args.raw, verify=args.verify)
             for piece in gen:
                 if not args.json:
                     print(piece, end="", flush=True)
@@ -137,7 +138,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             messages.append({"role": "user", "content": line})
             gen = runtime.stream(messages, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=_sampling(args))
+                                 params=_sampling(args), verify=args.verify)
             for piece in gen:
                 print(piece, end="", flush=True)
             print()
@@ -153,6 +154,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="a TOML file merged over the packaged defaults")
     p.add_argument("--expert", default="auto", help="an expert name, or auto to route (default)")
     p.add_argument("--draft", choices=DRAFT_MODES, default=None, help="drafter (default: from config, auto)")
+    p.add_argument("--verify", choices=VERIFY_MODES, default=None,
+                   help="exact: identical to plain greedy; fast: long drafts (default: config, then tuned)")
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--top-p", type=float, default=1.0)
@@ -194,11 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(p)
     p.set_defaults(func=cmd_chat)
 
-    from . import server_cli
+    from . import server_cli, tune
     from .router import cli as router_cli
 
     router_cli.register(sub)
     server_cli.register(sub)
+    tune.register(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ from .catalog import resolve
 from .config import Config
 from .errors import EdgeRuntimeError
 from .memory import ModelPool, estimate_footprint
+from .profile import tuned
 from .routing import Route
 
 MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
@@ -22,10 +23,19 @@ class ExpertLoader:
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
 
+    def layout(self, path: Path) -> dict[str, bool]:
+        """Repack and mmap for one file: the tuned profile's when there is one (and `tuned` is on), else
+        the config's; repacked weights load with mmap off, which keeps no second copy resident."""
+        cfg = self.config
+        profile = tuned(path, self.threads) if cfg.tuned else None
+        repack = bool(profile["repack"]) if profile else cfg.repack
+        return {"repack": repack, "use_mmap": cfg.mmap and not repack}
+
     def plan(self, path: Path, n_ctx: int) -> int:
         """Bytes a model will hold, loaded with this runtime's settings."""
-        cfg = self.config
-        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=cfg.repack).total
+        cfg, layout = self.config, self.layout(path)
+        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=layout["repack"],
+                                  mmap=layout["use_mmap"]).total
 
     def _fitted_context(self, path: Path, key: str, n_ctx: int) -> int:
         """The configured context, halved until the model fits the budget's room.
@@ -50,7 +60,7 @@ class ExpertLoader:
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
-            options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock, repack=cfg.repack)
+            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, **self.layout(path))
         model = self.pool.get(key, self.plan(path, fitted), lambda: open_model(path, **options))
         if fitted != n_ctx and notes is not None:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")

@@ -22,6 +22,7 @@ class Request:
     params: SamplingParams = field(default_factory=SamplingParams)
     stop: Sequence[str] = ()
     raw: bool = False
+    verify: str = "auto"  # exact | fast | auto (the tuned profile's choice, else exact)
 
     @property
     def user_text(self) -> str:
@@ -37,6 +38,7 @@ class GenerationResult:
     route: Route
     draft: str
     stats: GenerationStats
+    verify: str  # the verify mode that ran: exact or fast
     peak_rss_bytes: int
     notes: list[str] = field(default_factory=list)
     pool_loads: int = 0  # models loaded by this runtime so far
@@ -48,7 +50,7 @@ class GenerationResult:
         s = self.stats
         out = {"text": self.text, "expert": self.route.expert, "domain": self.route.domain,
                "language": self.route.language, "route_probabilities": self.route.probabilities,
-               "route_reason": self.route.reason, "draft": self.draft}
+               "route_reason": self.route.reason, "draft": self.draft, "verify": self.verify}
         out.update(s.as_dict())
         out.update(peak_rss_bytes=self.peak_rss_bytes, pool_loads=self.pool_loads,
                    pool_evictions=self.pool_evictions, notes=self.notes,

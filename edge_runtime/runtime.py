@@ -12,6 +12,7 @@ from .experts import ExpertLoader
 from .fusion import strategy
 from .generation import Generation, GenerationResult, Pieces, Request, TextStream
 from .memory import ModelPool, budget_bytes, peak_rss_bytes
+from .profile import verify_mode
 from .routing import Route, Routing
 from .sampling import SamplingParams
 from .speculative.decoder import Decoder
@@ -37,13 +38,14 @@ class Runtime:
 
     def stream(self, prompt: str | list[Message], *, expert: str = "auto", draft: str | None = None,
                max_tokens: int = 256, params: SamplingParams | None = None, stop: Sequence[str] = (),
-               raw: bool = False) -> Generation:
+               raw: bool = False, verify: str | None = None) -> Generation:
         """Start a generation; iterate the returned object for text, then read `.result`.
 
-        With `expert="auto"` and a router that is unsure, the top experts are fused.
+        With `expert="auto"` and a router that is unsure, the top experts are fused. `verify`: exact
+        (output identical to plain greedy), fast, or auto (default: the config's, then the tuned profile's).
         """
         request = Request(prompt, draft or self.config.speculative.draft, max_tokens, params or SamplingParams(),
-                          stop, raw)
+                          stop, raw, verify or self.config.speculative.verify)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
@@ -68,10 +70,12 @@ class Runtime:
         decoder = self._decoders.get(key)
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
-            decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft)
+            decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
+                                                    fast_max_draft=spec.fast_max_draft)
         decoder.drafter = drafter
+        verify = verify_mode(request.verify, getattr(target, "path", None), self.threads)
         text = TextStream(target, request.stop)
-        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params):
+        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
             piece = text.feed(ids_step)
             if piece:
                 yield piece
@@ -82,7 +86,7 @@ class Runtime:
         if tail:
             yield tail
         return self.account(GenerationResult(text.text, route, drafter.name if drafter else "none", decoder.stats,
-                                             0, notes))
+                                             verify, 0, notes))
 
     def account(self, result: GenerationResult) -> GenerationResult:
         """The result with the pool's and the process's figures as of now."""
