@@ -123,6 +123,11 @@ class LlamaVocab:
 
 
 
+def _load_mode(mmap: bool, mlock: bool) -> int:
+    """llama.cpp's LLAMA_LOAD_MODE_*: NONE 0, MMAP 1, MLOCK 2, MMAP_MLOCK 3."""
+    return int(mmap) + 2 * int(mlock)
+
+
 class GGUFModel(TokenizerMethods):
     """A GGUF model with one KV-cache sequence, implementing the CausalLM protocol."""
 
@@ -136,7 +141,9 @@ class GGUFModel(TokenizerMethods):
         if kv_type not in KV_TYPES:
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
         mparams = ll.llama_model_default_params()
-        mparams.use_mmap, mparams.use_mlock, mparams.n_gpu_layers = use_mmap, use_mlock, 0
+        # this llama.cpp has one `load_mode` (setting the old use_mmap/use_mlock fields on the ctypes
+        # struct only adds Python attributes, and mmap stayed on whatever the config said)
+        mparams.load_mode, mparams.n_gpu_layers = _load_mode(use_mmap, use_mlock), 0
         mparams.progress_callback = _quiet_progress
         # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) load in place
         # of the originals when mmap is off; with mmap on, the mapped originals stay resident beside them.
