@@ -11,7 +11,9 @@ from .catalog import is_verified, load_catalog, models_dir, pull, resolve
 from .config import DRAFT_MODES, VERIFY_MODES, Config, load_config
 from .errors import ConfigError, EdgeRuntimeError, PromptError
 from .gguf_file import read_gguf
+from .backends.base import default_threads
 from .memory import estimate_footprint, fmt_bytes
+from .profile import describe
 from .sampling import SamplingParams
 
 
@@ -53,6 +55,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             ("heads / kv heads", f"{info.n_head} / {info.n_head_kv}"), ("vocab", info.vocab_size),
             ("tokenizer", info.get("tokenizer.ggml.model", "")), ("context (trained)", info.context_length),
             ("chat template", "yes" if info.chat_template else "no"),
+            ("tuned profile", describe(path, cfg.threads or default_threads())),
             (f"planned memory @ {n_ctx} ctx", f"{fmt_bytes(fp.total)} = weights {fmt_bytes(fp.weights)} "
                                                f"+ KV {fmt_bytes(fp.kv_cache)} + compute {fmt_bytes(fp.compute)}")]
     if args.json:

@@ -32,3 +32,13 @@ def verify_mode(requested: str, path: Path | None, threads: int) -> str:
         return requested
     profile = tuned(path, threads) if path is not None else None
     return (profile or {}).get("verify", "exact")
+
+
+def describe(path: Path, threads: int) -> str:
+    """One line for `inspect`: what tune chose for this file here, or how to get a profile."""
+    p = tuned(path, threads)
+    if p is None:
+        return f"none for {threads} threads on this machine (run `edge-runtime tune`)"
+    chosen = p["settings"]["repack" if p["repack"] else "plain"]
+    return (f"repack {'on' if p['repack'] else 'off'}, mmap off, verify {p['verify']}; step "
+            f"{chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")
