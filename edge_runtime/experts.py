@@ -66,6 +66,14 @@ class ExpertLoader:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
         return model
 
+    @staticmethod
+    def path_of(ref: str) -> Path | None:
+        """A model's file if it is here; None when it was never pulled."""
+        try:
+            return resolve(ref)
+        except EdgeRuntimeError:
+            return None
+
     def strongest(self, names: list[str]) -> str:
         """The expert with the most weight bytes: the best judge of the others' answers."""
         return max(names, key=lambda n: estimate_footprint(resolve(self.config.expert(n).model), 1).weights)

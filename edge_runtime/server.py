@@ -315,10 +315,12 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
 
     app.include_router(v1)
 
+    verify = runtime.verify_defaults()  # per expert; fixed while the server runs (tune reruns need a restart)
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         """For supervisors: no key needed, and it never waits for the generation queue."""
-        return {"status": "ok", "queue": worker.stats(), "loaded": memory["loaded"],
+        return {"status": "ok", "queue": worker.stats(), "loaded": memory["loaded"], "verify": verify,
                 "memory": {"budget_bytes": runtime.pool.budget, "used_bytes": memory["used_bytes"],
                            "rss_bytes": rss_bytes()}}
 
