@@ -1,4 +1,4 @@
-"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve.
+"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve | tune.
 
 The one CLI layer: the options every command shares (config, memory budget, threads) are declared
 here once, a Runtime is built from them in one place, and every subcommand, `edge-quantize` included,
@@ -13,11 +13,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from .catalog import is_verified, load_catalog, models_dir, pull, resolve
-from .config import DRAFT_MODES, Config, load_config
+from .backends.base import default_threads
+from .config import DRAFT_MODES, VERIFY_MODES, Config, load_config
 from .errors import EdgeRuntimeError, PromptError
 from .gguf_file import read_gguf
 from .jsonl import read_prompts
 from .memory import estimate_footprint, fmt_bytes
+from .profile import describe
 from .sampling import SamplingParams
 
 if TYPE_CHECKING:
@@ -112,13 +114,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = resolve(args.model)
     info = read_gguf(path)
     n_ctx = args.context or cfg.context
-    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch, repack=cfg.repack)
+    fp = estimate_footprint(path, n_ctx, args.kv_type or cfg.kv_type, cfg.batch, repack=cfg.repack,
+                            mmap=cfg.mmap and not cfg.repack)
     rows = [("file", path.name), ("architecture", info.arch), ("name", info.get("general.name", "")),
             ("parameters", f"{info.n_params / 1e6:.1f} M"), ("quantization", info.file_type),
             ("file size", fmt_bytes(info.file_size)), ("layers", info.n_layer),
             ("heads / kv heads", f"{info.n_head} / {info.n_head_kv}"), ("vocab", info.vocab_size),
             ("tokenizer", info.get("tokenizer.ggml.model", "")), ("context (trained)", info.context_length),
             ("chat template", "yes" if info.chat_template else "no"),
+            ("tuned profile", describe(path, cfg.threads or default_threads())),
             (f"planned memory @ {n_ctx} ctx", f"{fmt_bytes(fp.total)} = weights {fmt_bytes(fp.weights)} "
                                                f"+ KV {fmt_bytes(fp.kv_cache)} + compute {fmt_bytes(fp.compute)}")]
     if args.json:
@@ -159,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for prompt in prompts:
             gen = runtime.stream(prompt, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=params, raw=args.raw, progress=status)
+                                 params=params, raw=args.raw, progress=status, verify=args.verify)
             for piece in gen:
                 status.clear()
                 if not args.json:
@@ -192,7 +196,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             messages.append({"role": "user", "content": line})
             gen = runtime.stream(messages, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=_sampling(args), progress=status)
+                                 params=_sampling(args), progress=status, verify=args.verify)
             for piece in gen:
                 status.clear()
                 print(piece, end="", flush=True)
@@ -209,6 +213,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     add_runtime_options(p)
     p.add_argument("--expert", default="auto", help="an expert name, or auto to route (default)")
     p.add_argument("--draft", choices=DRAFT_MODES, default=None, help="drafter (default: from config, auto)")
+    p.add_argument("--verify", choices=VERIFY_MODES, default=None,
+                   help="exact: identical to plain greedy; fast: long drafts (default: config, then tuned)")
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     p.add_argument("--top-p", type=float, default=1.0)
@@ -250,13 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(p)
     p.set_defaults(func=cmd_chat)
 
-    from . import rpc_cli
+    from . import rpc_cli, tune
     from .server import cli as server_cli
     from .router import cli as router_cli
 
     router_cli.register(sub)
     server_cli.register(sub)
     rpc_cli.register(sub)
+    tune.register(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ from .tomlio import load_toml_text
 
 DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
+VERIFY_MODES = ("auto", "exact", "fast")  # auto: what `edge-runtime tune` measured faster, else exact
 FUSION_MODES = ("mixture", "best-of", "verify")
 
 
@@ -55,7 +56,9 @@ class RouterConfig:
 @dataclass
 class SpeculativeConfig:
     draft: str = "auto"
-    max_draft: int = 4  # longest draft; the target's bit-exact verify batch caps it (GGUF: 2 repacked, 6 not)
+    verify: str = "auto"  # exact: output identical to plain greedy; fast: long drafts, any kernel; auto: tuned
+    max_draft: int = 4  # longest draft in exact mode; the target's measured bit-exact verify batch caps it
+    fast_max_draft: int = 16  # longest draft in fast mode
     min_draft: int = 0  # verify at least this many proposed tokens (0: only what the measured costs say pays)
     ngram_max: int = 4  # prompt lookup: longest n-gram matched
     ngram_min: int = 3  # shorter matches were right under half the time and cost more than they gained
@@ -75,8 +78,9 @@ class Config:
     kv_type: str = "f16"
     mmap: bool = True
     mlock: bool = False
-    repack: bool = False  # llama.cpp's repacked CPU weights: ~5% faster steps, but ~+50% weight memory and
-    # bit-exact verify batches only up to 3 tokens
+    repack: bool = False  # llama.cpp's repacked CPU weights (loaded with mmap off: no second copy); faster
+    # gemm batches, but bit-exact verify batches only up to 3 tokens (1.5B, AVX-512)
+    tuned: bool = True  # use `edge-runtime tune`'s profile per model file (repack, verify default) when present
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
     fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify
     fusion_experts: int = 2  # experts fused when the router is unsure
@@ -166,6 +170,8 @@ def _validate(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: unknown kv_type {cfg.kv_type!r}", "use one of " + ", ".join(KV_TYPES))
     if cfg.speculative.draft not in DRAFT_MODES:
         raise ConfigError(f"{origin}: speculative.draft must be one of {', '.join(DRAFT_MODES)}")
+    if cfg.speculative.verify not in VERIFY_MODES:
+        raise ConfigError(f"{origin}: speculative.verify must be one of {', '.join(VERIFY_MODES)}")
     if cfg.fusion not in FUSION_MODES:
         raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
     if cfg.fusion_max_candidates < 1 or cfg.fusion_time_s <= 0:

@@ -14,6 +14,7 @@ from .errors import EdgeRuntimeError
 from .gguf_file import read_gguf
 from .memory import ModelPool, estimate_footprint, fit_gpu_layers, fmt_bytes, gpu_budget_bytes
 from .placement import fit
+from .profile import tuned
 from .routing import Route
 
 MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
@@ -27,10 +28,19 @@ class ExpertLoader:
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
         self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
 
+    def layout(self, path: Path) -> dict[str, bool]:
+        """Repack and mmap for one file: the tuned profile's when there is one (and `tuned` is on), else
+        the config's; repacked weights load with mmap off, which keeps no second copy resident."""
+        cfg = self.config
+        profile = tuned(path, self.threads) if cfg.tuned else None
+        repack = bool(profile["repack"]) if profile else cfg.repack
+        return {"repack": repack, "use_mmap": cfg.mmap and not repack}
+
     def plan(self, path: Path, n_ctx: int) -> int:
         """Bytes a model will hold, loaded with this runtime's settings."""
-        cfg = self.config
-        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=cfg.repack).total
+        cfg, layout = self.config, self.layout(path)
+        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=layout["repack"],
+                                  mmap=layout["use_mmap"]).total
 
     def _fitted_context(self, path: Path, key: str, n_ctx: int) -> int:
         """The configured context, halved until the model fits the budget's room.
@@ -74,7 +84,7 @@ class ExpertLoader:
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
-            options.update(kv_type=cfg.kv_type, use_mmap=cfg.mmap, use_mlock=cfg.mlock, repack=cfg.repack)
+            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, **self.layout(path))
             if gpu_layers and key not in self.pool.loaded():
                 layers, host = self._gpu_placement(path, key, fitted, gpu_layers, main_gpu, notes)
                 options.update(gpu_layers=layers, main_gpu=main_gpu)
@@ -83,6 +93,14 @@ class ExpertLoader:
         if fitted != n_ctx:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
         return model
+
+    @staticmethod
+    def path_of(ref: str) -> Path | None:
+        """A model's file if it is here; None when it was never pulled."""
+        try:
+            return resolve(ref)
+        except EdgeRuntimeError:
+            return None
 
     def strongest(self, names: list[str]) -> str:
         """The expert with the most weight bytes: the best judge of the others' answers."""

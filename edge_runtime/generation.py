@@ -23,6 +23,7 @@ class Request:
     stop: Sequence[str] = ()
     raw: bool = False
     progress: Callable[[str], None] | None = None  # told of each fusion candidate while the answer waits
+    verify: str = "auto"  # exact | fast | auto (the tuned profile's choice, else exact)
 
     def report(self, text: str) -> None:
         if self.progress is not None:
@@ -42,6 +43,7 @@ class GenerationResult:
     route: Route
     draft: str
     stats: GenerationStats
+    verify: str  # the verify mode that ran: exact or fast
     peak_rss_bytes: int
     notes: list[str] = field(default_factory=list)
     pool_loads: int = 0  # models loaded by this runtime so far
@@ -53,7 +55,7 @@ class GenerationResult:
         s = self.stats
         out = {"text": self.text, "expert": self.route.expert, "domain": self.route.domain,
                "language": self.route.language, "route_probabilities": self.route.probabilities,
-               "route_reason": self.route.reason, "draft": self.draft}
+               "route_reason": self.route.reason, "draft": self.draft, "verify": self.verify}
         out.update(s.as_dict())
         out.update(peak_rss_bytes=self.peak_rss_bytes, pool_loads=self.pool_loads,
                    pool_evictions=self.pool_evictions, notes=self.notes,

@@ -14,7 +14,7 @@ from typing import Any
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
-from .backends.base import KV_TYPES
+from .backends.base import KV_TYPES, value_type
 from .errors import ModelFileError
 
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
@@ -95,9 +95,10 @@ class GGUFInfo:
             return f"type {ftype}"
 
     def kv_cache_bytes(self, n_ctx: int, kv_type: str = "f16") -> int:
-        """K and V for every layer: layers x KV heads x head size x context x bytes per element."""
-        per_token = self.n_layer * self.n_head_kv * (self.head_dim_k + self.head_dim_v)
-        return int(per_token * n_ctx * KV_TYPES[kv_type][1])
+        """K and V for every layer: layers x KV heads x head size x context x bytes per element (V's
+        type as the GGUF backend stores it, see `value_type`)."""
+        per_head = self.head_dim_k * KV_TYPES[kv_type][1] + self.head_dim_v * KV_TYPES[value_type(kv_type)][1]
+        return int(self.n_layer * self.n_head_kv * per_head * n_ctx)
 
 
 class _Cursor:

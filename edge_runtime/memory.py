@@ -68,8 +68,9 @@ class Footprint:
         return self.weights + self.kv_cache + self.compute
 
 
-# Weight types llama.cpp's CPU backend repacks on AVX2 and NEON CPUs. The repacked copy lives beside
-# the original bytes (measured: 1.5B Q4_K_M +630 MB RSS), except for the token embedding, which is
+# Weight types llama.cpp's CPU backend repacks on AVX2 and NEON CPUs. With mmap on, the mapped original
+# pages it read stay resident beside the repacked copy (measured: 1.5B Q4_K_M +630 MB RSS; llama.cpp
+# issue 16761); with mmap off the repacked buffers are loaded in their place. The token embedding is
 # only gathered from and so never repacked.
 REPACKED_TYPES = ("Q4_0", "Q4_K", "IQ4_NL")
 
@@ -81,7 +82,7 @@ def repacked_bytes(info: GGUFInfo) -> int:
 
 
 def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: int = 512,
-                       max_logits: int = 64, repack: bool = False) -> Footprint:
+                       max_logits: int = 64, repack: bool = False, mmap: bool = True) -> Footprint:
     """Weights from tensor extents, KV from the architecture, compute buffers from batch and vocab.
 
     ONNX models: the stored weights (the graph and its external data) plus 10%; their KV layout is
@@ -99,7 +100,7 @@ def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: in
     kv = info.kv_cache_bytes(n_ctx, kv_type)
     logits = max_logits * info.vocab_size * 4
     activations = n_batch * (info.n_embd * 4 + info.arch_get("feed_forward_length", 4 * info.n_embd)) * 4
-    return Footprint(info.tensor_bytes + (repacked_bytes(info) if repack else 0), kv, logits + activations)
+    return Footprint(info.tensor_bytes + (repacked_bytes(info) if repack and mmap else 0), kv, logits + activations)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .experts import ExpertLoader
 from .fusion import strategy, verifiable
 from .generation import Generation, GenerationResult, Pieces, Request, TextStream
 from .memory import ModelPool, budget_bytes, peak_rss_bytes
+from .profile import verify_mode
 from .routing import Route, Routing
 from .sampling import SamplingParams
 from .speculative.decoder import Decoder
@@ -37,14 +38,16 @@ class Runtime:
 
     def stream(self, prompt: str | list[Message], *, expert: str = "auto", draft: str | None = None,
                max_tokens: int = 256, params: SamplingParams | None = None, stop: Sequence[str] = (),
-               raw: bool = False, progress: Callable[[str], None] | None = None) -> Generation:
+               raw: bool = False, progress: Callable[[str], None] | None = None,
+               verify: str | None = None) -> Generation:
         """Start a generation; iterate the returned object for text, then read `.result`.
 
         With `expert="auto"` and a router that is unsure, the top experts are fused; `progress` hears of
-        each fusion candidate while the answer waits for the judging.
+        each fusion candidate while the answer waits for the judging. `verify`: exact (output identical to
+        plain greedy), fast, or auto (default: the config's, then the tuned profile's).
         """
         request = Request(prompt, draft or self.config.speculative.draft, max_tokens, params or SamplingParams(),
-                          stop, raw, progress)
+                          stop, raw, progress, verify or self.config.speculative.verify)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
@@ -79,10 +82,12 @@ class Runtime:
         decoder = self._decoders.get(key)
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
-            decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft)
+            decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
+                                                    fast_max_draft=spec.fast_max_draft)
         decoder.drafter = drafter
+        verify = verify_mode(request.verify, getattr(target, "path", None), self.threads)
         text = TextStream(target, request.stop)
-        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params):
+        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
             piece = text.feed(ids_step)
             if piece:
                 yield piece
@@ -93,7 +98,7 @@ class Runtime:
         if tail:
             yield tail
         return self.account(GenerationResult(text.text, route, drafter.name if drafter else "none", decoder.stats,
-                                             0, notes))
+                                             verify, 0, notes))
 
     def account(self, result: GenerationResult) -> GenerationResult:
         """The result with the pool's and the process's figures as of now."""
@@ -107,6 +112,12 @@ class Runtime:
             pass
         assert generation.result is not None
         return generation.result
+
+    def verify_defaults(self) -> dict[str, str]:
+        """Per expert, the verify mode a request that leaves it to the runtime gets (for /health)."""
+        spec = self.config.speculative.verify
+        return {name: verify_mode(spec, self.loader.path_of(exp.model), self.threads)
+                for name, exp in self.config.experts.items()}
 
     def close(self) -> None:
         self._decoders.clear()

@@ -20,17 +20,19 @@ from edge_runtime.backends.gguf import GGUFModel
 from edge_runtime.memory import estimate_footprint
 proc = psutil.Process()
 before = proc.memory_info().rss
-repack = sys.argv[2] == "repack"
-model = GGUFModel(sys.argv[1], n_ctx=4096, n_threads=2, repack=repack)
+repack, mmap = sys.argv[2] != "plain", sys.argv[2] != "repack-nommap"
+model = GGUFModel(sys.argv[1], n_ctx=4096, n_threads=2, repack=repack, use_mmap=mmap)
 model.forward(model.tokenize("hello world " * 40))
 print(json.dumps({"measured": proc.memory_info().rss - before,
-                  "estimate": estimate_footprint(model.path, 4096, repack=repack).total}))
+                  "estimate": estimate_footprint(model.path, 4096, repack=repack, mmap=mmap).total}))
 """
 
 
 @pytest.mark.parametrize("name,layout", [(SMOL, "plain"), pytest.param(QWEN_05, "plain", marks=pytest.mark.slow),
                                          pytest.param(QWEN_15, "plain", marks=pytest.mark.slow),
-                                         pytest.param(QWEN_15, "repack", marks=pytest.mark.slow)])
+                                         pytest.param(QWEN_15, "repack", marks=pytest.mark.slow),
+                                         pytest.param(QWEN_05, "repack-nommap", marks=pytest.mark.slow),
+                                         pytest.param(QWEN_15, "repack-nommap", marks=pytest.mark.slow)])
 def test_estimate_within_15_percent_of_measured_rss(name, layout):
     out = subprocess.run([sys.executable, "-c", MEASURE, str(model_path(name)), layout], check=True,
                          capture_output=True, text=True).stdout

@@ -115,29 +115,6 @@ def test_policy_verifies_only_what_pays():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("repack", [True, False])
-def test_verify_batches_up_to_exact_batch_equal_one_token_steps(repack):
-    """What makes greedy speculative output equal plain output: the bits, not just the argmax.
-
-    Q4_K weights are repacked on AVX2/NEON CPUs, so the 0.5B exercises both kernel paths."""
-    from edge_runtime.backends.gguf import GGUFModel
-
-    model = GGUFModel(model_path(QWEN_05), n_ctx=512, n_threads=2, repack=repack)
-    try:
-        assert model.exact_batch == (3 if repack else 7)
-        ids = model.tokenize(CODE_EDIT)
-        for size in range(2, model.exact_batch + 1):
-            model.truncate(0)
-            model.forward(ids[:-size])
-            batch = model.forward(ids[-size:], logits_for=size).copy()
-            model.truncate(len(ids) - size)
-            single = np.stack([model.forward([t])[0].copy() for t in ids[-size:]])
-            np.testing.assert_array_equal(batch, single, err_msg=f"a {size}-token batch")
-    finally:
-        model.close()
-
-
-@pytest.mark.slow
 def test_incompatible_draft_is_refused(qwen15, smol):
     with pytest.raises(IncompatibleDraftError, match="vocab"):
         check_compatible(qwen15, smol)

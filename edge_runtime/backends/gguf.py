@@ -16,7 +16,9 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..gguf_file import read_gguf
-from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads
+from ..machine_cache import cached
+from .base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads, value_type
+from .exactness import measure_exact_batch
 
 if TYPE_CHECKING:
     from .rpc import Offload
@@ -170,19 +172,25 @@ def _has_gpu() -> bool:
     return bool(gpu_devices())
 
 
+def _load_mode(mmap: bool, mlock: bool) -> int:
+    """llama.cpp's LLAMA_LOAD_MODE_*: NONE 0, MMAP 1, MLOCK 2, MMAP_MLOCK 3."""
+    return int(mmap) + 2 * int(mlock)
+
+
 def _model_params(use_mmap: bool, use_mlock: bool, repack: bool, offload: Offload | None, gpu_layers: int,
                   main_gpu: int) -> Any:
     mparams = ll.llama_model_default_params()
     # gpu_layers: layers on the accelerator, -1 all (llama.cpp offloads the output layer first, then the
     # repeating layers from the last one down; the token embedding stays on the host)
-    mparams.use_mmap, mparams.use_mlock = use_mmap, use_mlock
+    # this llama.cpp has one `load_mode` (setting the old use_mmap/use_mlock fields on the ctypes struct
+    # only adds Python attributes, and mmap stayed on whatever the config said)
+    mparams.load_mode = _load_mode(use_mmap, use_mlock)
     mparams.n_gpu_layers, mparams.main_gpu = gpu_layers, main_gpu
     mparams.progress_callback = _quiet_progress
     if offload is not None:  # layers on RPC devices; it keeps the arrays the params point into
         offload.apply(mparams)
-    # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) make a
-    # one-token step ~5% faster here but hold a second copy of those weights, and switch from gemv to
-    # gemm kernels at larger batches, which round differently.
+    # Repacked weight buffers (llama.cpp's CPU_REPACK: interleaved rows for wider SIMD) load in place of
+    # the originals when mmap is off; with mmap on, the mapped originals stay resident beside them.
     mparams.use_extra_bufts = repack
     return mparams
 
@@ -193,7 +201,8 @@ def _context_params(n_ctx: int, n_batch: int, max_logits: int, threads: int, kv_
     cparams.n_seq_max = 1
     cparams.n_outputs_max = max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
     cparams.n_threads, cparams.n_threads_batch = threads, threads
-    cparams.type_k = cparams.type_v = KV_TYPES[kv_type][0]
+    cparams.type_k = KV_TYPES[kv_type][0]
+    cparams.type_v = KV_TYPES[value_type(kv_type)][0]
     cparams.no_perf = True
     return cparams
 
@@ -213,10 +222,9 @@ class GGUFModel(TokenizerMethods):
             raise ModelFileError(f"unknown KV cache type {kv_type!r}", "use one of " + ", ".join(KV_TYPES))
         self.offload = offload
         self.gpu_layers, self.main_gpu = gpu_layers, main_gpu
-        # Without repacking, batches of up to 7 tokens were bit-identical on the 0.5B; with it, up to 3.
-        self.exact_batch = 3 if repack else 7
-        if gpu_layers != 0 and _has_gpu():
-            self.exact_batch = GPU_EXACT_BATCH  # GPU kernels for 1 and k rows differ (measured)
+        self.repack, self.use_mmap = repack, use_mmap
+        # measured on first use (CPU); GPU kernels for 1 and k rows differ (measured by bench_gpu.py)
+        self._exact_batch: int | None = GPU_EXACT_BATCH if gpu_layers != 0 and _has_gpu() else None
         mparams = _model_params(use_mmap, use_mlock, repack, offload, gpu_layers, main_gpu)
         model = ll.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not model:
@@ -244,6 +252,17 @@ class GGUFModel(TokenizerMethods):
     @property
     def n_past(self) -> int:
         return self._n_past
+
+    @property
+    def exact_batch(self) -> int:
+        """The largest verify batch that computes what one-token steps compute, bit for bit: measured
+        on first use (a few forward passes; it empties the KV cache) and cached per file and machine."""
+        if self._exact_batch is None:
+            settings = {"repack": self.repack, "kv_type": self.kv_type, "threads": self.n_threads,
+                        "n_batch": self.n_batch, "probe": 1}
+            self._exact_batch = int(cached("exact_batch", self.path, settings,
+                                           lambda: measure_exact_batch(self))["exact_batch"])
+        return self._exact_batch
 
     @property
     def footprint(self) -> int:

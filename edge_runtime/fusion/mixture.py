@@ -34,9 +34,13 @@ class MixtureLM:
         self.name = "+".join(m.name for m in models)
         self.vocab, self.chat_template = first.vocab, first.chat_template
         self.n_ctx = min(m.n_ctx for m in models)
-        limits = [m.exact_batch for m in models if m.exact_batch is not None]
-        self.exact_batch = min(limits) if limits else None
         self._n_vocab = min(m.vocab.size for m in models)
+
+    @property
+    def exact_batch(self) -> int | None:
+        """The strictest member's limit (read on demand: a GGUF member measures it on first use)."""
+        limits = [m.exact_batch for m in self.models if m.exact_batch is not None]
+        return min(limits) if limits else None
 
     @property
     def n_past(self) -> int:

@@ -45,6 +45,7 @@ class Handlers:
         self.memory: dict[str, Any] = {}
         self.worker = Worker(settings.max_queue, after_job=self.note_memory)
         self.note_memory()
+        self.verify = runtime.verify_defaults()  # per expert; fixed while the server runs (a tune rerun needs a restart)
 
     def note_memory(self) -> None:
         """Run on the worker thread after each job: the pool is read only where it is changed."""
@@ -165,7 +166,7 @@ class Handlers:
     def health(self) -> dict[str, Any]:
         """For supervisors: no key needed, and it never waits for the generation queue."""
         pool = self.runtime.pool
-        return {"status": "ok", "queue": self.worker.stats(), "loaded": self.memory["loaded"],
+        return {"status": "ok", "queue": self.worker.stats(), "loaded": self.memory["loaded"], "verify": self.verify,
                 "memory": {"budget_bytes": pool.budget, "used_bytes": self.memory["used_bytes"],
                            "rss_bytes": rss_bytes()},
                 "remote": self.runtime.loader.endpoints.status()}

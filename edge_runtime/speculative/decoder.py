@@ -1,8 +1,11 @@
 """The decode loop: propose, verify in one target batch, accept, roll back; plain decoding is the
 same loop with no drafter.
 
-The draft length adapts to what verification actually costs and earns (see DraftPolicy), and never
-exceeds what the target verifies bit-exactly (`exact_batch`), so greedy output equals plain output.
+The draft length adapts to what verification actually costs and earns (see DraftPolicy). Two verify
+modes: "exact" never verifies more tokens than the target computes bit-exactly as one-token steps
+(`exact_batch`, measured per model file and machine), so greedy output equals plain output; "fast"
+verifies drafts of up to `fast_max_draft` through whatever kernels a batch picks, so greedy output
+may differ from plain output where the top two logits of a step are within rounding of each other.
 """
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ class Decoder:
     """Generates from one target model, reusing its KV cache for a shared prompt prefix."""
 
     def __init__(self, target: CausalLM, drafter: Drafter | None = None, *, max_draft: int = 4,
-                 min_draft: int = 0) -> None:
+                 min_draft: int = 0, fast_max_draft: int = 16) -> None:
         self.target, self.drafter = target, drafter
-        self.max_draft, self.min_draft = max_draft, min_draft
+        self.max_draft, self.min_draft, self.fast_max_draft = max_draft, min_draft, fast_max_draft
         self._cached: list[int] = []  # tokens held in the target's KV cache
         self.stats = GenerationStats()
 
@@ -38,8 +41,16 @@ class Decoder:
         logits = self.target.forward(prompt[common:], logits_for=1)[0]
         return common, logits
 
-    def generate(self, prompt: list[int], *, max_tokens: int, params: SamplingParams | None = None
-                 ) -> Iterator[list[int]]:
+    def longest_draft(self, verify: str) -> int:
+        """The longest draft a step may verify in this mode (the exact batch is only measured, on first
+        use, when a drafter will need it)."""
+        if verify == "fast":
+            return self.fast_max_draft
+        exact = self.target.exact_batch if self.drafter is not None else None
+        return self.max_draft if exact is None else min(self.max_draft, exact - 1)
+
+    def generate(self, prompt: list[int], *, max_tokens: int, params: SamplingParams | None = None,
+                 verify: str = "exact") -> Iterator[list[int]]:
         """Yield the newly accepted tokens after each step; end at EOG or `max_tokens`."""
         params = params or SamplingParams()
         if max_tokens < 1:
@@ -53,9 +64,7 @@ class Decoder:
                 "shorten the prompt, lower max_tokens, or raise `context` in the config")
         sampler = Sampler(params)
         stats = self.stats = GenerationStats(prompt_tokens=len(prompt))
-        # never verify more tokens than the target computes exactly as it would one at a time
-        exact = self.target.exact_batch
-        longest = self.max_draft if exact is None else min(self.max_draft, exact - 1)
+        longest = self.longest_draft(verify)
         policy = DraftPolicy(longest, min(self.min_draft, longest))
         if self.drafter is not None:
             self.drafter.reset()

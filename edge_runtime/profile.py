@@ -1,0 +1,44 @@
+"""The tuned profile: per model file, what `edge-runtime tune` measured best on this machine.
+
+Stored with the other per-machine measurements (see machine_cache), so it is ignored as soon as the
+file, the CPU, the llama.cpp build or the thread count changes; `run`, `serve` and `inspect` read it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .machine_cache import cache_key, file_identity, read_entries, write_entry
+
+KIND = "profile"
+
+
+def _key(path: Path, threads: int) -> str:
+    return cache_key(path, {"threads": threads})
+
+
+def tuned(path: Path, threads: int) -> dict[str, Any] | None:
+    """The settings tune chose for this file here: repack, mmap, verify, layout; None if untuned."""
+    return read_entries(KIND).get(_key(path, threads))
+
+
+def save(path: Path, threads: int, settings: dict[str, Any]) -> None:
+    write_entry(KIND, _key(path, threads), {**settings, **file_identity(path), "threads": threads})
+
+
+def verify_mode(requested: str, path: Path | None, threads: int) -> str:
+    """`auto` becomes the mode tune measured faster for this file, or exact when it was never tuned."""
+    if requested != "auto":
+        return requested
+    profile = tuned(path, threads) if path is not None else None
+    return (profile or {}).get("verify", "exact")
+
+
+def describe(path: Path, threads: int) -> str:
+    """One line for `inspect`: what tune chose for this file here, or how to get a profile."""
+    p = tuned(path, threads)
+    if p is None:
+        return f"none for {threads} threads on this machine (run `edge-runtime tune`)"
+    chosen = p["settings"]["repack" if p["repack"] else "plain"]
+    return (f"repack {'on' if p['repack'] else 'off'}, mmap off, verify {p['verify']}; step "
+            f"{chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")

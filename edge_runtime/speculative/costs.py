@@ -1,0 +1,48 @@
+"""What a target forward costs on this machine: a one-token step, and a batch of b tokens in steps.
+
+The verify cost curve decides whether speculation can pay at all: a draft of b - 1 tokens that is
+always right yields b tokens for curve[b] steps, so b / curve[b] bounds the speed-up.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..backends.base import CausalLM
+
+
+def step_seconds(model: CausalLM, ids: list[int], steps: int = 16) -> float:
+    """Seconds per one-token greedy forward after `ids` (what a plain step costs)."""
+    model.truncate(0)
+    model.forward(ids)
+    start = time.perf_counter()
+    token = ids[-1]
+    for _ in range(steps):
+        token = int(np.argmax(model.forward([token])[0]))
+    model.truncate(0)
+    return (time.perf_counter() - start) / steps
+
+
+def verify_cost_curve(model: CausalLM, ids: list[int], sizes: range = range(1, 9), reps: int = 5
+                      ) -> dict[int, float]:
+    """Median seconds of a forward of b tokens (all logits read, as a verify step does) at one position,
+    relative to one token. Sizes are interleaved within each repetition, so load drift hits all alike."""
+    start_at = len(ids) - max(sizes)
+    model.truncate(0)
+    model.forward(ids[:start_at])
+    times: dict[int, list[float]] = {size: [] for size in sizes}
+    for _ in range(reps):
+        for size in sizes:
+            model.truncate(start_at)
+            start = time.perf_counter()
+            model.forward(ids[start_at:start_at + size], logits_for=size)
+            times[size].append(time.perf_counter() - start)
+    model.truncate(0)
+    one = float(np.median(times[1]))
+    return {size: float(np.median(times[size])) / one for size in sizes}
+
+
+def speedup_bound(curve: dict[int, float], largest: int) -> float:
+    """The most any drafter could gain with batches up to `largest`: max over b of b / cost(b)."""
+    return max(size / cost for size, cost in curve.items() if size <= largest)

@@ -1,0 +1,161 @@
+"""`edge-runtime tune`: measure each expert's weight settings and verify modes on this machine, and
+write the fastest as the tuned profile that `run`, `serve` and `inspect` read.
+
+Per expert and setting (repack off/on, both with mmap off): a one-token step, the verify cost curve
+(b = 1..16 in one-token steps) and the measured exact batch; then, with the faster setting, lookup
+decoding in exact and fast mode, interleaved, on a few of the project's own code prompts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .backends.gguf import GGUFModel
+from .catalog import resolve
+from .chat import encode_prompt
+from .config import Config, load_config
+from .backends.base import default_threads
+from .machine_cache import cache_dir
+from .profile import save
+from .speculative.costs import speedup_bound, step_seconds, verify_cost_curve
+from .speculative.decoder import Decoder
+from .speculative.drafters import PromptLookupDrafter
+
+SETTINGS = {"plain": {"repack": False}, "repack": {"repack": True}}
+SIZES = range(1, 17)
+TUNE_TOKENS = 64
+
+
+def tune_prompts(limit: int = 2) -> list[str]:
+    """The first code-edit prompts the project benchmarks with: the regime speculation is for."""
+    text = resources.files("edge_runtime").joinpath("tune_prompts.jsonl").read_text("utf-8")
+    return [json.loads(line)["prompt"] for line in text.splitlines() if line.strip()][:limit]
+
+
+def measure_setting(path: Path, repack: bool, threads: int, prompt: str) -> dict[str, Any]:
+    """Step time, cost curve and exact batch of one file loaded one way (mmap off)."""
+    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=repack, use_mmap=False)
+    try:
+        ids = encode_prompt(model, prompt)
+        exact = model.exact_batch
+        step = step_seconds(model, ids)
+        curve = verify_cost_curve(model, ids, SIZES, reps=3)
+    finally:
+        model.close()
+    return {"repack": repack, "step_ms": 1000 * step, "exact_batch": exact, "curve": curve,
+            "bound_exact": speedup_bound(curve, exact), "bound_fast": speedup_bound(curve, max(SIZES))}
+
+
+def mode_speeds(path: Path, repack: bool, threads: int, prompts: list[str]) -> dict[str, dict[str, float]]:
+    """Lookup decoding in exact and fast mode, ABAB over the prompts: tok/s, acceptance, tokens/step."""
+    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=repack, use_mmap=False)
+    totals = {mode: [0, 0.0, 0, 0, 0] for mode in ("exact", "fast")}
+    try:
+        for prompt in prompts:
+            ids = encode_prompt(model, prompt)
+            for mode, t in totals.items():
+                decoder = Decoder(model, PromptLookupDrafter(4, 3))
+                for _ in decoder.generate(ids, max_tokens=TUNE_TOKENS, verify=mode):
+                    pass
+                s = decoder.stats
+                for i, v in enumerate((s.completion_tokens - 1, s.decode_s, s.drafted, s.accepted, s.steps)):
+                    t[i] += v
+    finally:
+        model.close()
+    return {mode: {"tok_s": t[0] / t[1], "acceptance": t[3] / max(1, t[2]), "tokens_per_step": t[0] / max(1, t[4])}
+            for mode, t in totals.items()}
+
+
+def tune_model(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[str, Any]:
+    """Every setting measured; the profile keeps the faster step and the faster verify mode."""
+    measured = {}
+    for name, setting in SETTINGS.items():
+        bar.set_postfix_str(f"{path.name} {name}")
+        measured[name] = measure_setting(path, setting["repack"], threads, prompts[0])
+        bar.update(1)
+    best = min(measured, key=lambda n: measured[n]["step_ms"])
+    bar.set_postfix_str(f"{path.name} lookup exact/fast")
+    speeds = mode_speeds(path, SETTINGS[best]["repack"], threads, prompts)
+    bar.update(1)
+    verify = max(speeds, key=lambda m: speeds[m]["tok_s"])
+    profile = {"repack": SETTINGS[best]["repack"], "mmap": False, "verify": verify, "settings": measured,
+               "modes": speeds}
+    save(path, threads, profile)
+    return profile
+
+
+def table(profiles: dict[str, dict[str, Any]]) -> str:
+    """One row per expert and setting: step, cost curve points, exact batch, bounds, chosen."""
+    head = "| expert | setting | step ms | b2 | b4 | b8 | b16 | exact batch | bound exact | bound fast | chosen |"
+    rows = [head, "|" + "---|" * 11]
+    for expert, p in profiles.items():
+        for name, m in p["settings"].items():
+            c = {int(k): v for k, v in m["curve"].items()}
+            chosen = f"yes, verify {p['verify']}" if m["repack"] == p["repack"] else ""
+            rows.append(f"| {expert} | {name} | {m['step_ms']:.1f} | {c[2]:.2f} | {c[4]:.2f} | {c[8]:.2f} | "
+                        f"{c[16]:.2f} | {m['exact_batch']} | {m['bound_exact']:.2f}x | {m['bound_fast']:.2f}x | {chosen} |")
+    modes = [f"{e}: " + ", ".join(f"{m} {s['tok_s']:.1f} tok/s (acceptance {s['acceptance']:.0%}, "
+                                  f"{s['tokens_per_step']:.2f} tokens/step)" for m, s in p["modes"].items())
+             for e, p in profiles.items()]
+    return "\n".join(rows) + "\n\nLookup decoding, " + "; ".join(modes)
+
+
+def plot(profiles: dict[str, dict[str, Any]], path: Path) -> None:
+    """Cost curves, one line per expert and setting, against the ideal (b tokens for one step)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for expert, p in profiles.items():
+        for name, m in p["settings"].items():
+            sizes = sorted(int(k) for k in m["curve"])
+            ax.plot(sizes, [m["curve"][k] for k in sizes], marker="o", label=f"{expert} {name}")
+    ax.plot(list(SIZES), list(SIZES), color="grey", linestyle="--", label="b steps (no batching gain)")
+    ax.set_xlabel("tokens in one forward (b)")
+    ax.set_ylabel("cost in one-token steps")
+    ax.set_title(f"Verify cost curves, {os.cpu_count()} CPUs")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def tune(cfg: Config, threads: int) -> dict[str, dict[str, Any]]:
+    """Tune every GGUF model the config's experts use (each file once)."""
+    paths = {name: resolve(exp.model) for name, exp in cfg.experts.items()}
+    files = {p for p in paths.values() if p.suffix == ".gguf"}
+    prompts, done = tune_prompts(), {}
+    with tqdm(total=len(files) * (len(SETTINGS) + 1), desc="tune", unit="step") as bar:
+        for path in sorted(files):
+            done[path] = tune_model(path, threads, prompts, bar)
+    return {name: done[path] for name, path in paths.items() if path in done}
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    threads = args.threads or cfg.threads or default_threads()
+    profiles = tune(cfg, threads)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, {threads} threads\n")
+    print(table(profiles))
+    png = cache_dir() / "tune.png"
+    plot(profiles, png)
+    if args.json:
+        print(json.dumps(profiles, default=str))
+    print(f"\nprofile written to {cache_dir() / 'profile.json'}; cost curves in {png}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="measure weight layouts and verify modes here; write the tuned profile")
+    p.add_argument("--config")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tune)
