@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from edge_runtime.config import load_config
-from edge_runtime.memory import estimate_footprint, parse_size
+from edge_runtime.memory import estimate_footprint, fmt_bytes, parse_size
 from edge_runtime.runtime import Runtime
 
 from .conftest import DATA, QWEN_05, QWEN_15, SMOL, model_path
@@ -50,7 +50,9 @@ def test_too_small_budget_is_refused_with_the_numbers(capsys):
 
     code = main(["run", "--memory-budget", "600MB", "--expert", "code", "hello"])
     err = capsys.readouterr().err
-    assert code == 2 and "'code' needs 1.20 GB" in err and "memory budget" in err and "hint:" in err
+    cfg = load_config()
+    smallest = estimate_footprint(model_path(QWEN_15), 512, cfg.kv_type, cfg.batch).total  # context halved to 512
+    assert code == 2 and f"'code' needs {fmt_bytes(smallest)}" in err and "memory budget" in err and "hint:" in err
 
 
 def budget_for_models(size: str) -> str:
@@ -94,9 +96,10 @@ def test_a_context_that_does_not_fit_is_reduced_and_said_so(tmp_path):
                       f'[experts.small]\nmodel = "{SMOL}"\ndomains = ["writing", "general"]\n')
     cfg = load_config(config)
     path = model_path(SMOL)
-    full, small = (estimate_footprint(path, n, cfg.kv_type, cfg.batch).total for n in (8192, 1024))
+    full, double, small = (estimate_footprint(path, n, cfg.kv_type, cfg.batch).total for n in (8192, 2048, 1024))
     assert full - small > 100_000_000  # the KV cache of 8k tokens is what does not fit
-    runtime = Runtime(cfg, threads=2, memory_budget=budget_for_models(str(small + 20_000_000)))
+    room = (small + double) // 2  # 1024 tokens fit, 2048 do not
+    runtime = Runtime(cfg, threads=2, memory_budget=budget_for_models(str(room)))
     try:
         result = runtime.generate("Say hello.", expert="small", draft="none", max_tokens=4)
         assert runtime.loader.expert("small").n_ctx == 1024
