@@ -73,11 +73,14 @@ def test_rollback_leaves_the_target_cache_consistent(smol):
     prompt = encode_prompt(smol, CODE_EDIT)
     out, dec = generate(smol, prompt, UnrelatedDrafter(smol.tokenize("alpha beta gamma")), 24, min_draft=2)
     sequence = prompt + out
-    # the cache holds everything but the last token; its next logits must match a fresh evaluation
-    assert smol.n_past == len(sequence) - 1
-    cached_next = smol.forward([sequence[-1]]).copy()
+    # the cache holds everything but the last token (all of it when the model ended the answer: the
+    # end-of-generation token is not part of the text); the next logits must match a fresh evaluation
+    held = len(sequence) - (0 if dec.stats.finish_reason == "stop" else 1)
+    assert smol.n_past == held
+    probe = smol.tokenize(" Done", add_bos=False)
+    cached_next = smol.forward(sequence[held:] + probe).copy()
     smol.truncate(0)
-    fresh_next = smol.forward(sequence)
+    fresh_next = smol.forward(sequence + probe)
     # batched and incremental evaluation round differently in quantized matmuls, so compare the
     # prediction and the shape of the logits rather than bits; a stale cache fails both
     assert int(np.argmax(cached_next)) == int(np.argmax(fresh_next))
