@@ -17,6 +17,11 @@ from .placement import fit
 from .profile import tuned
 from .routing import Route
 
+def weight_bytes(ref: str) -> int:
+    """The bytes of weights a model reads per step: what its strength and its step cost follow."""
+    return estimate_footprint(resolve(ref), 1).weights
+
+
 MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
 
 
@@ -104,7 +109,7 @@ class ExpertLoader:
 
     def strongest(self, names: list[str]) -> str:
         """The expert with the most weight bytes: the best judge of the others' answers."""
-        return max(names, key=lambda n: estimate_footprint(resolve(self.config.expert(n).model), 1).weights)
+        return max(names, key=lambda n: weight_bytes(self.config.expert(n).model))
 
     def remote(self, exp: ExpertConfig, n_ctx: int) -> CausalLM:
         """An expert with layers on RPC devices, in a worker process: its servers are probed and its

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from ..backends.base import CausalLM
-from ..catalog import resolve
 from ..config import ExpertConfig, SpeculativeConfig
 from ..errors import BudgetError, ConfigError, ModelFileError
-from ..experts import ExpertLoader
-from ..memory import estimate_footprint
+from ..experts import ExpertLoader, weight_bytes
 from ..sampling import Sampler, SamplingParams
 from .drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter, check_compatible
 
@@ -58,5 +56,4 @@ class DrafterFactory:
     @staticmethod
     def _relative_cost(exp: ExpertConfig) -> float:
         """A draft step's cost relative to the expert's, from the weight bytes each step reads."""
-        return estimate_footprint(resolve(exp.draft), 1).weights / max(1, estimate_footprint(
-            resolve(exp.model), 1).weights)
+        return weight_bytes(exp.draft) / max(1, weight_bytes(exp.model))
