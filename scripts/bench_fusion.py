@@ -13,6 +13,9 @@ methods compare those two and their fusions:
 - `best-of`, `mixture`: the two experts fused on every task (router threshold 1.0: always unsure).
 - `auto`: the router, then verified fusion (`fusion = "verify"`, `execute_code = true`). Every task here
   is checkable, so auto verifies all of them, and a forced `verify` would run the very same plan.
+- `code, asked as fusion asks`: on code tasks verified fusion asks every candidate for the code alone
+  (its checks run code, never read prose); this row is the code expert's greedy answer so asked, read
+  off auto's candidates, to show how much of fusion's gain is the asking and how much the checking.
 - `auto, verify only when unsure` (derived): auto's answer where the router was unsure, the routed
   expert's greedy candidate where it was confident; it measures whether verifying confident routes pays.
 
@@ -41,8 +44,9 @@ from edge_runtime.verify.checks import extract_code
 from edge_runtime.verify.sandbox import run_python
 
 SINGLES = ("code", "general")
+AS_FUSION_ASKS = "code, asked as fusion asks"  # code tasks: "only the code"; the same answer otherwise
 FUSED = ("best-of", "mixture")
-ROWS = (*SINGLES, *FUSED, "auto", "auto, verify only when unsure")
+ROWS = (*SINGLES, AS_FUSION_ASKS, *FUSED, "auto", "auto, verify only when unsure")
 TASKS = ROOT / "data" / "fusion" / "tasks.jsonl"
 
 
@@ -84,8 +88,10 @@ def generated(result: GenerationResult) -> int:
 
 
 def singles(runtime: Runtime, task: dict[str, Any], auto: GenerationResult, max_tokens: int) -> dict[str, Any]:
-    """Each expert alone: its greedy candidate in auto's fusion when there is one, else asked directly."""
-    greedy = {c["expert"]: c for c in (auto.fusion or {}).get("candidates", []) if c["kind"] == "greedy"}
+    """Each expert alone, asked the prompt as written: its greedy candidate in auto's fusion when there
+    is one, else asked directly; and the code expert's greedy answer as fusion asked it."""
+    candidates = [c for c in (auto.fusion or {}).get("candidates", []) if c["kind"] == "greedy"]
+    greedy = {c["expert"]: c for c in candidates if c.get("asked", "as written") == "as written"}
     out = {}
     for name in SINGLES:
         if name in greedy:
@@ -94,6 +100,9 @@ def singles(runtime: Runtime, task: dict[str, Any], auto: GenerationResult, max_
         else:
             result, seconds = timed(runtime, task, max_tokens, expert=name)
             out[name] = outcome(task, result.text, seconds, result.stats.completion_tokens)
+    reasked = next((c for c in candidates if c["expert"] == "code" and c.get("asked") == "code only"), None)
+    out[AS_FUSION_ASKS] = (outcome(task, reasked["text"], reasked["seconds"], reasked["completion_tokens"])
+                           if reasked else out["code"])
     return out
 
 
@@ -152,7 +161,7 @@ def main() -> None:
     ap.add_argument("--kinds", default="code,number", help="comma-separated: code, number")
     ap.add_argument("--every", type=int, default=1, help="every N-th task of those kinds (a deterministic subset)")
     ap.add_argument("--limit", type=int, default=None, help="at most N tasks")
-    ap.add_argument("--code-tokens", type=int, default=256, help="max tokens per code answer")
+    ap.add_argument("--code-tokens", type=int, default=512, help="max tokens per code answer")
     ap.add_argument("--number-tokens", type=int, default=320, help="max tokens per word-problem answer")
     ap.add_argument("--out-dir", default=str(ROOT / "out"))
     ap.add_argument("--methods", default="auto,best-of,mixture",

@@ -7,7 +7,10 @@ from dataclasses import replace
 import pytest
 
 from edge_runtime.config import load_config
-from edge_runtime.fusion.candidates import Candidate, Spec, lineup
+from edge_runtime.generation import GenerationResult, Request
+from edge_runtime.routing import Route
+from edge_runtime.speculative.stats import GenerationStats
+from edge_runtime.fusion.candidates import CODE_ASK, FENCE_END, Candidate, Spec, lineup, request_for
 from edge_runtime.fusion.judges import VoteJudge
 from edge_runtime.runtime import Runtime
 from edge_runtime.verify import sandbox
@@ -35,9 +38,47 @@ def test_lineup_puts_the_best_greedy_answer_first_then_the_program_and_caps():
     assert [s.kind for s in lineup(["a", "b"], "a", "coder", ("greedy",), 4)] == ["greedy", "greedy"]
 
 
+def reply(text: str, kind: str = "greedy", finish: str = "stop") -> Candidate:
+    result = GenerationResult(text, Route("x", "x", "test"), "none", GenerationStats(finish_reason=finish), "exact", 0)
+    return Candidate(Spec("x", kind), result, 0.0, {})
+
+
+def test_code_only_candidates_ask_for_the_code_and_stop_at_its_fence():
+    specs = lineup(["big"], "big", None, ("greedy", "sample"), 2, code_only=True)
+    assert all(s.code_only and s.asked == "code only" for s in specs)
+    asked = request_for(specs[1], Request(ADD, stop=["END"]))
+    assert asked.prompt == CODE_ASK.format(ADD) and list(asked.stop) == ["END", FENCE_END]
+    assert asked.params.temperature > 0 and request_for(specs[0], Request(ADD)).params.temperature == 0
+    assert request_for(Spec("big", "greedy"), Request(ADD)).prompt == ADD  # as written without code_only
+
+
+def test_vote_counts_what_the_code_really_prints_not_the_output_it_invented():
+    judge = VoteJudge(run_programs=True)
+    invented = reply("```python\nprint(2 ** 12 - 100)\n```\n```output\n4096\n```\nThe answer is 4096.")
+    assert judge.weigh(invented) == "answer 3996 (computed)"
+    words = reply("2^12 - 100 = 4096")
+    judge.weigh(words)
+    assert words.evidence["answer"] == "4096" and not words.evidence["executed"]
+    index, _, text = judge.pick(None, [words, invented], None, [])  # type: ignore[arg-type]
+    assert index == 1 and final_number(text) == "3996" and "```python" in text  # the reply states what ran
+    assert VoteJudge(run_programs=False).weigh(reply(invented.text)) == "answer 4096"  # nothing runs when off
+
+
+def test_a_computed_answer_breaks_a_tie_against_recalled_ones():
+    judge = VoteJudge(run_programs=True)
+    made = [reply("48 x 25 = 120"), reply("```python\nprint(48 * 25)\n```", "program"),
+            reply("1200"), reply("It is 120.")]
+    for candidate in made:
+        judge.weigh(candidate)
+    assert [c.evidence["answer"] for c in made] == ["120", "1200", "1200", "120"]
+    assert judge.pick(None, made, None, [])[0] == 2  # type: ignore[arg-type]  # the worded 1200
+
+
 def test_vote_settles_only_when_the_rest_cannot_overturn_it():
     judge = VoteJudge(run_programs=True)
-    assert judge.settled([ballot("4"), ballot("4")], remaining=2)  # a 2-2 tie goes to the first seen
+    assert judge.settled([ballot("4"), ballot("4")], remaining=1)
+    assert not judge.settled([ballot("4"), ballot("4")], remaining=2)  # two computed answers (3.0) could win
+    assert VoteJudge(run_programs=False).settled([ballot("4"), ballot("4")], remaining=2)  # a 2-2 tie: first seen
     assert not judge.settled([ballot("4"), ballot("5")], remaining=2)
     assert not judge.settled([ballot("4", cut_off=True), ballot("4", cut_off=True)], remaining=2)
     assert judge.settled([ballot("4"), ballot(None), ballot("4")], remaining=1)

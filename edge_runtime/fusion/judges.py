@@ -15,6 +15,7 @@ from .candidates import Candidate
 class Judge(Protocol):
     name: str
     kinds: tuple[str, ...]  # the candidate kinds worth generating for this judge
+    code_only: bool  # whether candidates are asked for the code alone
 
     def weigh(self, candidate: Candidate) -> str:
         """Record the candidate's evidence; a few words for the progress line."""
@@ -48,6 +49,7 @@ class ChecksJudge:
 
     name = "checks"
     kinds = ("greedy", "sample")
+    code_only = True
 
     def __init__(self, checks: list[Check], function: str | None) -> None:
         self.checks, self.function = checks, function
@@ -70,27 +72,35 @@ class ChecksJudge:
 
 
 class VoteJudge:
-    """Self-consistency on the final number; a program's printed number is one more vote. A reply cut
-    off by max_tokens votes with half weight: its last number is often a step, not the answer."""
+    """Self-consistency on the final number; a program's printed number is one more vote.
+
+    With code execution on, any reply whose code prints a number answers with what the code really
+    printed (small coders write the right program and then invent its output), and such a computed
+    answer weighs EXECUTED_WEIGHT: it breaks a tie against recalled arithmetic. A reply cut off by
+    max_tokens votes with half weight: its last number is often a step, not the answer.
+    """
 
     name = "vote"
+    code_only = False
+    EXECUTED_WEIGHT = 1.5
 
     def __init__(self, run_programs: bool) -> None:
+        self.run_programs = run_programs
         self.kinds = ("greedy", "program", "sample") if run_programs else ("greedy", "sample")
 
     def weigh(self, candidate: Candidate) -> str:
-        if candidate.spec.kind == "program":
-            answer = program_answer(candidate.text)
-        else:
-            answer = final_number(candidate.text)
-        cut_off = candidate.result.stats.finish_reason == "length"
-        candidate.evidence = {"answer": answer, "cut_off": cut_off}
-        return f"answer {answer}" + (" (cut off)" if cut_off else "")
+        executed = program_answer(candidate.text) if self.run_programs else None
+        program = candidate.spec.kind == "program"
+        answer = executed if executed is not None or program else final_number(candidate.text)
+        cut_off = candidate.result.stats.finish_reason == "length" and executed is None
+        candidate.evidence = {"answer": answer, "cut_off": cut_off, "executed": executed is not None}
+        return f"answer {answer}" + (" (computed)" if executed is not None else " (cut off)" if cut_off else "")
 
-    @staticmethod
-    def _ballots(candidates: Sequence[Candidate]) -> tuple[list[str | None], list[float]]:
-        return ([c.evidence["answer"] for c in candidates],
-                [0.5 if c.evidence["cut_off"] else 1.0 for c in candidates])
+    @classmethod
+    def _ballots(cls, candidates: Sequence[Candidate]) -> tuple[list[str | None], list[float]]:
+        def weight(evidence: dict) -> float:
+            return cls.EXECUTED_WEIGHT if evidence.get("executed") else 0.5 if evidence["cut_off"] else 1.0
+        return [c.evidence["answer"] for c in candidates], [weight(c.evidence) for c in candidates]
 
     def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
         answers, weights = self._ballots(candidates)
@@ -103,7 +113,8 @@ class VoteJudge:
                 tally[answer] = tally.get(answer, 0.0) + weight
         lead, second = tally.pop(leader), max(tally.values(), default=0.0)
         first = next(a for a in answers if a is not None) == leader  # `vote` gives ties to the first seen
-        if lead > second + remaining or (lead == second + remaining and first):
+        left = remaining * self.EXECUTED_WEIGHT if self.run_programs else remaining  # the most they could add
+        if lead > second + left or (lead == second + left and first):
             return f"{leader} leads and the {remaining} candidate(s) left cannot overturn it"
         return None
 
@@ -114,7 +125,8 @@ class VoteJudge:
             return 0, "no candidate gave a number", candidates[0].text
         agree = [i for i, c in enumerate(candidates) if c.evidence["answer"] == winner]
         why = f"{len(agree)} of {len(candidates)} candidates answer {winner} ({share:.0%} of the vote)"
-        worded = [i for i in agree if candidates[i].spec.kind != "program"]
+        worded = [i for i in agree if candidates[i].spec.kind != "program"
+                  and final_number(candidates[i].text) == winner]  # its own words say the winning number
         if worded:
             return worded[0], why, candidates[worded[0]].text
         program = extract_code(candidates[agree[0]].text)
@@ -126,6 +138,7 @@ class ScoreJudge:
 
     name = "best-of"
     kinds = ("greedy",)
+    code_only = False
 
     def weigh(self, candidate: Candidate) -> str:
         return "answered"

@@ -39,7 +39,7 @@ class VerifiedFusion:
         judge = choose(request.user_text, config.execute_code, notes)
         experts = [name for name, _ in plan]
         specs = lineup(experts, team.loader.strongest(experts), coder(config, route.language), judge.kinds,
-                     config.fusion_max_candidates)
+                       config.fusion_max_candidates, judge.code_only)
         made, stopped = self._candidates(team, route, specs, judge, request, notes, started)
         index, why, text = judge.pick(team, made, request, notes)
         chosen = made[index]
