@@ -4,6 +4,8 @@ machines where llama.cpp sees no GPU; scripts/bench_gpu.py measures them on one.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,13 @@ from edge_runtime.speculative.drafters import PromptLookupDrafter
 from .conftest import QWEN_05, QWEN_15, model_path
 
 HAS_GPU = bool(gpu_devices())
+
+
+def gpu_model() -> Path:
+    """The model the GPU tests load: EDGE_RUNTIME_GPU_TEST_MODEL where the catalog cannot be fetched (the
+    lent GPU machine: scripts/bench_gpu.py writes a random-weight GGUF of the 0.5B's shape there), else
+    the real 0.5B."""
+    return Path(os.environ.get("EDGE_RUNTIME_GPU_TEST_MODEL") or model_path(QWEN_05))
 needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="llama.cpp sees no GPU device here (CPU-only build or "
                                                    "machine); scripts/bench_gpu.py measures this on one")
 
@@ -115,7 +124,7 @@ def test_gpu_vram_plan_matches_the_device():
     from edge_runtime.backends.ggml_devices import device_memory
 
     gpu = gpu_devices()[0]
-    path = model_path(QWEN_05)
+    path = gpu_model()
     free0, _ = device_memory(gpu.name)
     model = GGUFModel(path, n_ctx=4096, gpu_layers=-1)
     model.forward(model.tokenize("def f(x):\n    return x\n"))
@@ -131,7 +140,7 @@ def test_gpu_logits_close_to_cpu():
 
     from edge_runtime.backends.gguf import GGUFModel
 
-    path = model_path(QWEN_05)
+    path = gpu_model()
     cpu, gpu = GGUFModel(path, n_ctx=512), GGUFModel(path, n_ctx=512, gpu_layers=-1)
     ids = cpu.tokenize("def fibonacci(n):\n    a, b = 0, 1\n")
     a, b = cpu.forward(ids, logits_for=4).copy(), gpu.forward(ids, logits_for=4).copy()
@@ -163,3 +172,16 @@ def test_policy_rests_drafting_that_is_slower_than_plain():
     for _ in range(3):
         drafting_step()
     assert [policy.proposal_length(8) for _ in range(8)] == [0] * 8  # the second rest is twice as long
+
+
+def test_policy_rests_a_drafter_that_proposes_nothing_yet_costs_time():
+    """A draft model below its confidence floor proposes nothing every step, so no step is plain; the
+    guard judges it against the timed one-token forwards instead (GPU: 0.5B draft, random weights)."""
+    from edge_runtime.speculative.decoder import DraftPolicy
+
+    policy = DraftPolicy(max_draft=4, pause_steps=4, judge_after=3)
+    for _ in range(3):
+        assert policy.proposal_length(8) > 0
+        policy.observe_proposal(0, 0.004)  # the draft model ran and found nothing worth proposing
+        policy.observe("model", 0, 0, 0.010)  # a one-token forward: 1 token in 14 ms against 10 ms
+    assert [policy.proposal_length(8) for _ in range(4)] == [0, 0, 0, 0]

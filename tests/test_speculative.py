@@ -158,3 +158,11 @@ def test_stochastic_acceptance_keeps_the_target_distribution(smol, draft_kind):
     tvd = 0.5 * np.abs(counts / draws - p).sum()
     assert tvd < 0.03, f"TVD {tvd:.4f}"
     assert 0.5 * np.abs(q - p).sum() > 0.2, "the draft distribution really differs from the target's"
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.9, 1.0])
+def test_expected_tokens_is_the_geometric_sum(alpha):
+    from edge_runtime.speculative.policy import expected_tokens
+
+    for length in (0, 1, 5, 16):
+        assert expected_tokens(alpha, length) == pytest.approx(sum(alpha**i for i in range(length + 1)))

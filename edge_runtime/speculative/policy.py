@@ -58,8 +58,10 @@ class Acceptance:
 
 def expected_tokens(alpha: float, length: int) -> float:
     """Tokens one verify step yields from a draft of `length` at per-token acceptance alpha
-    (Leviathan et al. 2023): 1 + alpha + ... + alpha^length."""
-    return sum(alpha**i for i in range(length + 1))
+    (Leviathan et al. 2023): 1 + alpha + ... + alpha^length, in closed form (it runs every step)."""
+    if alpha >= 1.0:
+        return float(length + 1)
+    return (1.0 - alpha ** (length + 1)) / (1.0 - alpha)
 
 
 class DraftPolicy:
@@ -167,12 +169,20 @@ class DraftPolicy:
             return
         self._spec_rate = moving_average(self._spec_rate, (accepted + 1) / spent)
         self._spec_steps += 1
-        if self._plain_rate is None or self._spec_steps < self.judge_after or self.min_draft:
+        plain = self._plain_rate or self._forward_rate()
+        if plain is None or self._spec_steps < self.judge_after or self.min_draft:
             return
-        if self._spec_rate < self._plain_rate:
+        if self._spec_rate < plain:
             self._rest()
         elif self._spec_steps >= 2 * self.judge_after:
             self._losses = 0
+
+    def _forward_rate(self) -> float | None:
+        """Plain decoding's tokens/s from the timed one-token forwards, when no step has been plain:
+        a model drafter that proposes every step (often nothing, below its confidence floor) leaves
+        none, and its cost must still be judged."""
+        step = self.cost.seconds_per_step()
+        return 1.0 / step if step else None
 
     def _rest(self) -> None:
         """Pause drafting; each rest in a row without a win between them is twice as long (at most 16x),
