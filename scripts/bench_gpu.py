@@ -466,8 +466,12 @@ def main() -> None:
         return {name: llama_bench(bench_bin, models[name]) for name in SHAPES}
 
     if args.reuse_llama_bench:  # a run without llama-bench's own libraries: its numbers from an earlier run
-        res["llama_bench"] = json.loads(Path(args.reuse_llama_bench).read_text())["llama_bench"]
-        res["notes"].append(f"llama-bench numbers from an earlier run on this machine kind ({args.reuse_llama_bench})")
+        earlier = json.loads(Path(args.reuse_llama_bench).read_text())
+        res["llama_bench"] = earlier["llama_bench"]
+        card = earlier.get("probe", {}).get("nvidia_smi", "?").split(",")[0]
+        same = card == res["probe"].get("nvidia_smi", "").split(",")[0]
+        res["notes"].append(f"llama-bench numbers from an earlier run ({args.reuse_llama_bench}) on {card}"
+                            + ("" if same else ": ANOTHER CARD, so the runtime/llama-bench ratio is not a comparison"))
     else:
         res["llama_bench"] = section("llama-bench tg128", 60)(bench_all)
 
@@ -594,6 +598,10 @@ def main() -> None:
             first = rt.generate(seed_prompt, expert="t", draft="none", max_tokens=320, raw=True, params=greedy)
             copy_prompt = seed_prompt + first.text + seed_prompt
             rows: dict = {"sample": first.text[:120], "load_notes": first.notes}
+            # the curve again where these runs decode (attention over ~1k cached tokens, not ~100)
+            at = len(model.tokenize(copy_prompt)) + 256
+            rows["curve_s"] = cost_curve(model, model.tokenize(copy_prompt + first.text + seed_prompt)[:at],
+                                         list(range(1, 33)))
             texts = {}
 
             def one(label: str, mode: str, verify: str, prompt: str) -> None:
@@ -615,6 +623,7 @@ def main() -> None:
                 one(f"lookup {verify}", "lookup", verify, copy_prompt)
                 one(f"lookup {verify} (not copying)", "lookup", verify, seed_prompt)
                 one(f"model 0.5B {verify}", "model", verify, copy_prompt)
+            one("model 0.5B fast (warm)", "model", "fast", copy_prompt)  # the draft's first-use costs paid
             one("plain again", "none", "exact", copy_prompt)
             rt.close()
             rows["equal_to_plain"] = {k: texts[k] == texts["plain (not copying)" if "not copying" in k else "plain"]
@@ -704,14 +713,18 @@ def report(res: dict, out: Path) -> None:
                   "| target | run | tok/s | vs plain | tokens/step | accepted/drafted | predicted by the curve | "
                   "realized / predicted | = plain output |", "|---|---|---|---|---|---|---|---|---|"]
         for name, rows in e2e.items():
-            c = curves.get(name)
-            rel = {int(b): s / c[1] for b, s in c.items()} if c else {}
+            def relative(curve: dict | None) -> dict[int, float]:
+                c = {int(b): s for b, s in (curve or {}).items()}
+                return {b: s / c[1] for b, s in c.items()} if c else {}
+
+            rel_copy, rel_free = relative(rows.get("curve_s") or curves.get(name)), relative(curves.get(name))
             runs = [k for k, v in rows.items() if isinstance(v, dict) and "tps" in v]
             base_copy = np.mean([rows[k]["tps"] for k in ("plain", "plain again") if k in rows])
             base_free = rows.get("plain (not copying)", {}).get("tps", base_copy)
             for k in runs:
                 r = rows[k]
                 base = base_free if "not copying" in k else base_copy
+                rel = rel_free if "not copying" in k else rel_copy
                 sizes = r["batch_sizes"]
                 pred = ratio = "-"
                 if rel and sizes and not k.startswith("plain"):
@@ -721,7 +734,8 @@ def report(res: dict, out: Path) -> None:
                 lines.append(f"| {name} | {k} | {r['tps']:.1f} | {r['tps'] / base:.2f}x | {r['tokens_per_step']:.2f} | "
                              f"{r['accepted']}/{r['drafted']} | {pred} | {ratio} | {'-' if eq is None else 'yes' if eq else 'no'} |")
         lines += ["", "Plain = mean of the plain runs before and after. Predicted = tokens per step x steps / sum over "
-                  "steps of the curve's cost for that step's batch size.", ""]
+                  "steps of the curve's cost for that step's batch size: for the copying runs the curve measured again "
+                  "where they decode (~256 tokens into the copying prompt), for the others the one above.", ""]
     tsw = res.get("threads_sweep")
     if tsw:
         lines += ["CPU threads with every layer on the GPU (1.5B shape, plain tok/s through GGUFModel): "

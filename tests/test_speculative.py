@@ -166,3 +166,17 @@ def test_expected_tokens_is_the_geometric_sum(alpha):
 
     for length in (0, 1, 5, 16):
         assert expected_tokens(alpha, length) == pytest.approx(sum(alpha**i for i in range(length + 1)))
+
+
+def test_greedy_model_draft_stops_where_the_draft_itself_is_unsure(smol):
+    """p_min is judged by the draft's own softmax probability, also when drafting greedily (the greedy
+    one-hot distribution once made every token look certain, so drafts always ran to full length)."""
+    from edge_runtime.speculative.drafters import probability
+
+    ids = smol.tokenize("Once upon a time, in a small village by the sea, there lived")
+    sure = ModelDrafter(smol, Sampler(SamplingParams()), p_min=0.0).propose(ids, 6)
+    unsure = ModelDrafter(smol, Sampler(SamplingParams()), p_min=1.01).propose(ids, 6)
+    assert len(sure.tokens) == 6 and sure.probs is None
+    assert unsure.tokens == sure.tokens[:1]  # the first token is always proposed, the rest fall below 1.01
+    logits = np.array([0.0, np.log(3.0)], dtype=np.float32)
+    assert probability(logits, 1) == pytest.approx(0.75)

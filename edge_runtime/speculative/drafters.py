@@ -105,24 +105,42 @@ class ModelDrafter:
         self._known = len(context)
         return self.model.forward(self._cached[common:], logits_for=1)[0]
 
+    def _next(self, logits: np.ndarray, history: list[int]) -> tuple[int, float, np.ndarray | None]:
+        """The next draft token, the draft's own probability of it (its stop test), and the distribution
+        it was drawn from when sampling (greedy verification needs none)."""
+        if self.sampler.params.greedy:
+            token = self.sampler.argmax(logits, history)
+            return token, probability(logits, token), None
+        q = self.sampler.distribution(logits, history)
+        token = self.sampler.pick(q)
+        return token, float(q[token]), q
+
     def propose(self, context: Sequence[int], max_len: int) -> Draft:
         logits = self._sync(context)
         history = list(context)
         tokens: list[int] = []
         qs: list[np.ndarray] = []
         for i in range(max_len):
-            q = self.sampler.distribution(logits, history)
-            token = int(np.argmax(q)) if self.sampler.params.greedy else self.sampler.pick(q)
-            if q[token] < self.p_min and i > 0:
+            token, confidence, q = self._next(logits, history)
+            if confidence < self.p_min and i > 0:
                 break
             tokens.append(token)
-            qs.append(q)
             history.append(token)
+            if q is not None:
+                qs.append(q)
             if i + 1 < max_len:
                 logits = self.model.forward([token], logits_for=1)[0]
                 self._cached.append(token)
-        probs = None if self.sampler.params.greedy else np.stack(qs) if qs else None
+        probs = np.stack(qs) if qs else None
         return Draft(tokens, probs, self.name)
+
+
+def probability(logits: np.ndarray, token: int) -> float:
+    """Softmax probability of `token` under raw logits. A greedy draft stops below `p_min` by it: the
+    one-hot greedy distribution would call every token certain, and the draft would always run to
+    its full length (on the GPU, 16 draft steps to propose tokens the target then rejects)."""
+    top = float(np.max(logits))
+    return float(np.exp(logits[token] - top) / np.exp(logits - top).sum())
 
 
 
