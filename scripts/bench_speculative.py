@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--methods", default="plain,lookup,model,lookup+model")
     ap.add_argument("--modes", default="exact,fast", help="verify modes each drafter runs in")
     ap.add_argument("--repack", action="store_true", help="repacked weights (loaded with mmap off)")
+    ap.add_argument("--target", default="", help="a GGUF to bench instead of the expert's file (a layout variant)")
     ap.add_argument("--no-llama", action="store_true", help="skip llama.cpp's own tools")
     ap.add_argument("--llama-methods", default=",".join(LLAMA_METHODS), help="which of llama.cpp's to run")
     ap.add_argument("--kinds", default="", help="only these prompt kinds, comma-separated")
@@ -49,7 +50,7 @@ def main() -> None:
     cfg = load_config()
     exp = cfg.expert(args.expert)
     spec = cfg.speculative
-    target_path, draft_path = resolve(exp.model), resolve(exp.draft)
+    target_path, draft_path = Path(args.target) if args.target else resolve(exp.model), resolve(exp.draft)
     target = GGUFModel(target_path, name=exp.name, n_ctx=4096, n_threads=args.threads, repack=args.repack,
                        use_mmap=not args.repack)
     draft = GGUFModel(draft_path, name="draft", n_ctx=4096, n_threads=args.threads)
@@ -65,9 +66,11 @@ def main() -> None:
                                    for v in args.modes.split(",")]
     methods = [m if m == "plain" else f"{m} {v}" for m, v in runs]
     prompts = [json.loads(line) for line in Path(args.prompts).read_text().splitlines() if line.strip()]
-    prompts = prompts[:args.limit] if args.limit else prompts
     if args.kinds:
         prompts = [p for p in prompts if p["kind"] in args.kinds.split(",")]
+    prompts = prompts[:args.limit] if args.limit else prompts
+    if not prompts:
+        ap.error(f"no prompt of kind {args.kinds!r} in {args.prompts}")
     llama = {} if args.no_llama else {k: LLAMA_METHODS[k] for k in args.llama_methods.split(",")}
     if llama:
         ensure_llama_tools()
@@ -135,7 +138,7 @@ def main() -> None:
                          {1: "yes", 0: "NO", -1: "n/a"}[exact]])
     table = markdown_table(["method", "prompts", "tok/s", "vs plain", "vs llama.cpp best", "acceptance", "tokens/step",
                             "= plain output"], rows)
-    header = (f"Target {exp.model} ({'repacked, mmap off' if args.repack else 'plain layout'}, {args.threads} threads, "
+    header = (f"Target {target_path.name} ({'repacked, mmap off' if args.repack else 'plain layout'}, {args.threads} threads, "
               f"greedy, max {args.max_tokens} tokens, load average {os.getloadavg()[0]:.1f}, "
               f"{len(prompts)} prompts); draft {exp.draft}: step cost c = {c:.2f} of a target step.")
     header += ("\nVerify batch cost in one-token steps: "
@@ -152,7 +155,7 @@ def main() -> None:
     bar_chart(out / "bench_speculative.png", kinds + ["all"],
               {m: [tps(m, kinds if k == "all" else [k]) / tps("plain", kinds if k == "all" else [k])
                    for k in kinds + ["all"]] for m in all_methods if m != "plain"},
-              title=f"Speculative decoding vs plain ({exp.model}, {args.threads} threads)",
+              title=f"Speculative decoding vs plain ({target_path.name}, {args.threads} threads)",
               ylabel="tokens/s relative to our plain decoding", hline=1.0)
     print(f"\nwrote {out / 'bench_speculative.md'} and {out / 'bench_speculative.png'}")
 
