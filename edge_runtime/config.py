@@ -14,6 +14,7 @@ from typing import Any
 from .backends import is_onnx
 from .backends.base import KV_TYPES
 from .errors import ConfigError
+from .layouts import check_layout
 from .tomlio import load_toml_text
 
 DOMAINS = ("code", "math", "writing", "general")
@@ -37,6 +38,7 @@ class ExpertConfig:
     # device; empty: every layer remote, in proportion to the devices' free memory
     gpu_layers: int | str = field(default=0, metadata={"types": (int, str)})  # on the accelerator: 0, N or "all"
     main_gpu: int = 0  # which GPU (llama.cpp's order, `edge-runtime devices`) holds the offloaded layers
+    layout: str = ""  # a layout variant to load ("Q4_0", see layouts.py); "": the file as it is, or tune's choice
 
     def reads(self, language: str) -> bool:
         return not self.languages or language in self.languages
@@ -80,7 +82,8 @@ class Config:
     mlock: bool = False
     repack: bool = False  # llama.cpp's repacked CPU weights (loaded with mmap off: no second copy); faster
     # gemm batches, but bit-exact verify batches only up to 3 tokens (1.5B, AVX-512)
-    tuned: bool = True  # use `edge-runtime tune`'s profile per model file (repack, verify default) when present
+    tuned: bool = True  # use `edge-runtime tune`'s profile per model file (layout, repack, verify default) when present
+    max_layout_loss: float = 0.05  # the most perplexity loss (0.05: 5%) tune accepts for a layout variant
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
     fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify
     fusion_experts: int = 2  # experts fused when the router is unsure
@@ -163,6 +166,7 @@ def _validate(cfg: Config, origin: str) -> None:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))
     for exp in cfg.experts.values():
         _validate_rpc(exp)
+        _validate_layout(exp)
     if cfg.default_expert and cfg.default_expert not in cfg.experts:
         raise ConfigError(f"{origin}: default_expert {cfg.default_expert!r} is not configured",
                           "configured experts: " + ", ".join(cfg.experts))
@@ -176,6 +180,9 @@ def _validate(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
     if cfg.fusion_max_candidates < 1 or cfg.fusion_time_s <= 0:
         raise ConfigError(f"{origin}: fusion_max_candidates must be >= 1 and fusion_time_s > 0")
+    if cfg.max_layout_loss < 0:
+        raise ConfigError(f"{origin}: max_layout_loss must be >= 0, got {cfg.max_layout_loss}",
+                          "it is a relative perplexity loss: 0.05 accepts a variant up to 5% worse")
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 
@@ -190,6 +197,13 @@ def _validate_rpc(exp: ExpertConfig) -> None:
                           "e.g. rpc = [\"192.168.1.20:50052\"] with tensor_split = [1, 3]")
     if exp.rpc and is_onnx(exp.model):
         raise ConfigError(f"expert {exp.name!r}: RPC devices serve GGUF models only", "drop `rpc` or use a GGUF")
+
+
+def _validate_layout(exp: ExpertConfig) -> None:
+    check_layout(exp.layout, f"expert {exp.name!r}")
+    if exp.layout and is_onnx(exp.model):
+        raise ConfigError(f"expert {exp.name!r}: layout variants are GGUF files; {exp.model} is ONNX",
+                          "drop `layout` or use a GGUF model")
 
 
 def load_config(path: str | Path | None = None) -> Config:
