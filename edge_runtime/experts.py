@@ -12,6 +12,7 @@ from .config import Config, ExpertConfig
 from .devices import Endpoints, RemoteUnavailable
 from .errors import EdgeRuntimeError
 from .gguf_file import read_gguf
+from .layouts import variant, variant_path
 from .memory import ModelPool, estimate_footprint, fit_gpu_layers, fmt_bytes, gpu_budget_bytes
 from .placement import fit
 from .profile import tuned
@@ -33,19 +34,34 @@ class ExpertLoader:
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
         self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
 
-    def layout(self, path: Path) -> dict[str, bool]:
-        """Repack and mmap for one file: the tuned profile's when there is one (and `tuned` is on), else
-        the config's; repacked weights load with mmap off, which keeps no second copy resident."""
-        cfg = self.config
-        profile = tuned(path, self.threads) if cfg.tuned else None
-        repack = bool(profile["repack"]) if profile else cfg.repack
-        return {"repack": repack, "use_mmap": cfg.mmap and not repack}
+    def _profile(self, path: Path) -> dict[str, Any]:
+        """The tuned profile of a file, or {} when it has none or `tuned` is off."""
+        return (tuned(path, self.threads) if self.config.tuned else None) or {}
+
+    def chosen_layout(self, path: Path, layout: str = "") -> str:
+        """The layout a file loads in: the expert's config's, else the tuned profile's, else "" (as is)."""
+        if is_onnx(path):
+            return ""
+        return layout or self._profile(path).get("layout", "")  # profiles older than layouts have none
+
+    def weights(self, ref: str, layout: str = "") -> tuple[Path, str]:
+        """The file that loads for a model reference (its layout variant, made on first use), and the layout."""
+        path = resolve(ref)
+        layout = self.chosen_layout(path, layout)
+        return (variant(path, layout, self.threads), layout) if layout else (path, "")
+
+    def weight_options(self, path: Path) -> dict[str, bool]:
+        """Repack and mmap for the file that loads: its tuned profile's when there is one, else the
+        config's; repacked weights load with mmap off, which keeps no second copy resident."""
+        profile = self._profile(path)
+        repack = bool(profile["repack"]) if profile else self.config.repack
+        return {"repack": repack, "use_mmap": self.config.mmap and not repack}
 
     def plan(self, path: Path, n_ctx: int) -> int:
         """Bytes a model will hold, loaded with this runtime's settings."""
-        cfg, layout = self.config, self.layout(path)
-        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=layout["repack"],
-                                  mmap=layout["use_mmap"]).total
+        cfg, options = self.config, self.weight_options(path)
+        return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=options["repack"],
+                                  mmap=options["use_mmap"]).total
 
     def _fitted_context(self, path: Path, key: str, n_ctx: int) -> int:
         """The configured context, halved until the model fits the budget's room.
@@ -77,19 +93,21 @@ class ExpertLoader:
         return placed.gpu_layers, placed.host.total if placed.gpu_layers else None
 
     def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "", notes: list[str] | None = None,
-             gpu_layers: int = 0, main_gpu: int = 0) -> CausalLM:
-        """A model through the pool: its footprint (host, and device when layers are offloaded) is planned
-        from the header before loading."""
+             gpu_layers: int = 0, main_gpu: int = 0, layout: str = "") -> CausalLM:
+        """A model through the pool: the file that loads (a layout variant, see `weights`) has its
+        footprint (host, and device when layers are offloaded) planned from its header before loading."""
         cfg = self.config
-        path = resolve(ref)
         notes = notes if notes is not None else []
+        path, layout = self.weights(ref, layout)
+        if layout:
+            notes.append(f"{key!r} loads layout {layout}: {path.name}")
         fitted = self._fitted_context(path, key, n_ctx)
         need = self.plan(path, fitted)
         options: dict[str, Any] = dict(name=key, n_ctx=fitted, n_threads=self.threads, n_batch=cfg.batch)
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
-            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, **self.layout(path))
+            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, **self.weight_options(path))
             if gpu_layers and key not in self.pool.loaded():
                 layers, host = self._gpu_placement(path, key, fitted, gpu_layers, main_gpu, notes)
                 options.update(gpu_layers=layers, main_gpu=main_gpu)
@@ -99,13 +117,16 @@ class ExpertLoader:
             notes.append(f"context of {key!r} reduced from {n_ctx} to {fitted} tokens to fit the memory budget")
         return model
 
-    @staticmethod
-    def path_of(ref: str) -> Path | None:
-        """A model's file if it is here; None when it was never pulled."""
+    def path_of(self, ref: str, layout: str = "") -> Path | None:
+        """The file a model loads, if it is here (its layout variant once made; nothing is made here);
+        None when it was never pulled."""
         try:
-            return resolve(ref)
+            path = resolve(ref)
         except EdgeRuntimeError:
             return None
+        layout = self.chosen_layout(path, layout)
+        made = variant_path(path, layout) if layout else path
+        return made if made.is_file() else path
 
     def strongest(self, names: list[str]) -> str:
         """The expert with the most weight bytes: the best judge of the others' answers."""
@@ -116,7 +137,8 @@ class ExpertLoader:
         split planned (what stays here counts against the budget) before the worker starts."""
         from .backends.remote import RemoteModel
 
-        cfg, path = self.config, resolve(exp.model)
+        cfg = self.config
+        path, _ = self.weights(exp.model, exp.layout)
         loaded = self.pool.cached(exp.name)
         if loaded is not None:
             return loaded
@@ -136,7 +158,7 @@ class ExpertLoader:
         if exp.rpc:
             return self.remote(exp, exp.context or self.config.context)
         return self.load(exp.model, key=name, n_ctx=exp.context or self.config.context, tokenizer=exp.tokenizer,
-                         notes=notes, gpu_layers=exp.n_gpu_layers, main_gpu=exp.main_gpu)
+                         notes=notes, gpu_layers=exp.n_gpu_layers, main_gpu=exp.main_gpu, layout=exp.layout)
 
     @contextmanager
     def pinned(self, name: str, notes: list[str]) -> Iterator[CausalLM]:

@@ -116,7 +116,7 @@ class Runtime:
     def verify_defaults(self) -> dict[str, str]:
         """Per expert, the verify mode a request that leaves it to the runtime gets (for /health)."""
         spec = self.config.speculative.verify
-        return {name: verify_mode(spec, self.loader.path_of(exp.model), self.threads)
+        return {name: verify_mode(spec, self.loader.path_of(exp.model, exp.layout), self.threads)
                 for name, exp in self.config.experts.items()}
 
     def close(self) -> None:

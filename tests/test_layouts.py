@@ -1,13 +1,33 @@
-"""Layout variants: the config and where variants live, without a model."""
+"""Layout variants: the config without a model; a real SmolLM2 Q4_0 variant made, judged by perplexity
+and loaded by a Runtime."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from edge_runtime.config import parse_config
 from edge_runtime.errors import ConfigError
-from edge_runtime.layouts import check_layout, variant_path
+from edge_runtime.experts import ExpertLoader
+from edge_runtime.gguf_file import read_gguf
+from edge_runtime.layouts import check_layout, perplexity_loss, variant, variant_path
+from edge_runtime.memory import ModelPool
+from edge_runtime.profile import save
+from edge_runtime.runtime import Runtime
+
+from .conftest import SMOL, model_path
+
+
+def measured(step_ms: float, repack: bool = False) -> dict:
+    return {"repack": repack, "step_ms": step_ms, "exact_batch": 4, "curve": {2: 1.9, 4: 3.1, 8: 6.0, 16: 7.0},
+            "bound_exact": 1.3, "bound_fast": 2.1}
+
+
+def profile(plain_ms: float, repack_ms: float, **extra: object) -> dict:
+    return {"repack": repack_ms < plain_ms, "mmap": False, "verify": "exact",
+            "settings": {"plain": measured(plain_ms), "repack": measured(repack_ms, True)},
+            "modes": {"exact": {"tok_s": 20.0, "acceptance": 0.5, "tokens_per_step": 1.1}}, **extra}
 
 
 def config(**expert: object) -> dict:
@@ -32,3 +52,33 @@ def test_layout_config_is_validated_with_the_allowed_values():
 def test_variants_live_in_the_models_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
     assert variant_path(Path("/read-only/Model.Q4_K_M.gguf"), "Q4_0") == tmp_path / "models" / "Model.Q4_K_M.Q4_0.gguf"
+
+
+def test_smollm2_q4_0_variant_is_made_judged_and_loaded(tmp_path, monkeypatch):
+    source = model_path(SMOL)  # pulled into the real models directory before it moves
+    monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
+    made = variant(source, "Q4_0", threads=1)
+    info = read_gguf(made)
+    assert made.parent == tmp_path / "models" and info.file_type == "Q4_0" and "Q4_0" in info.tensor_types
+    made_ns = made.stat().st_mtime_ns
+    assert variant(source, "Q4_0", threads=1) == made and made.stat().st_mtime_ns == made_ns  # made once
+
+    loss = perplexity_loss(source, made, threads=1)
+    print(f"SmolLM2-135M Q4_1 -> Q4_0 perplexity loss {loss:+.2%}")
+    assert math.isfinite(loss) and abs(loss) < 0.5
+
+    cfg = parse_config({"context": 512, "experts": {"w": {"model": str(source), "layout": "Q4_0"}}}, "t.toml")
+    runtime = Runtime(cfg, threads=1)
+    try:
+        result = runtime.generate("Write one sentence about the sea.", expert="w", max_tokens=8, draft="none")
+        assert result.text.strip() and f"'w' loads layout Q4_0: {made.name}" in result.notes
+        assert runtime.pool.cached("w").path == made
+        assert result.footprints["w"][0] == runtime.loader.plan(made, 512) != runtime.loader.plan(source, 512)
+    finally:
+        runtime.close()
+
+    as_is = parse_config({"experts": {"w": {"model": str(source)}}}, "t.toml")
+    save(source, 1, profile(50.0, 40.0, layout="Q4_0"))
+    assert ExpertLoader(as_is, ModelPool(), 1).weights(str(source)) == (made, "Q4_0")  # tune's choice
+    as_is.tuned = False
+    assert ExpertLoader(as_is, ModelPool(), 1).weights(str(source)) == (source, "")
