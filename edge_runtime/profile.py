@@ -35,10 +35,14 @@ def verify_mode(requested: str, path: Path | None, threads: int) -> str:
 
 
 def describe(path: Path, threads: int) -> str:
-    """One line for `inspect`: what tune chose for this file here, or how to get a profile."""
+    """One line for `inspect`: the layout tune chose for this file here and the loaded file's settings,
+    or how to get a profile."""
     p = tuned(path, threads)
     if p is None:
         return f"none for {threads} threads on this machine (run `edge-runtime tune`)"
-    chosen = p["settings"]["repack" if p["repack"] else "plain"]
-    return (f"repack {'on' if p['repack'] else 'off'}, mmap off, verify {p['verify']}; step "
-            f"{chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")
+    layout = p.get("layout", "")  # profiles older than layouts have none
+    loaded = p["variants"][layout] if layout else p
+    weights = f"layout {layout} (perplexity {loaded['loss']:+.1%})" if layout else "layout as is"
+    chosen = loaded["settings"]["repack" if loaded["repack"] else "plain"]
+    return (f"{weights}, repack {'on' if loaded['repack'] else 'off'}, mmap off, verify {loaded['verify']}; "
+            f"step {chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")

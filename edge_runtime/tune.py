@@ -1,9 +1,11 @@
 """`edge-runtime tune`: measure each expert's weight settings and verify modes on this machine, and
 write the fastest as the tuned profile that `run`, `serve` and `inspect` read.
 
-Per expert and setting (repack off/on, both with mmap off): a one-token step, the verify cost curve
+Per expert file and setting (repack off/on, both with mmap off): a one-token step, the verify cost curve
 (b = 1..16 in one-token steps) and the measured exact batch; then, with the faster setting, lookup
-decoding in exact and fast mode, interleaved, on a few of the project's own code prompts.
+decoding in exact and fast mode, interleaved, on a few of the project's own code prompts. The same for
+each layout variant (layouts.py) the file is not already in, with its perplexity loss against the
+original: a variant is chosen only when it steps faster and loses at most `max_layout_loss`.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .backends.gguf import GGUFModel
 from .catalog import resolve
 from .chat import encode_prompt
 from .config import Config, load_config
+from .layouts import LAYOUTS, check_layout, has_layout, perplexity_loss, variant
 from .backends.base import default_threads
 from .machine_cache import cache_dir
 from .profile import save
@@ -72,8 +75,8 @@ def mode_speeds(path: Path, repack: bool, threads: int, prompts: list[str]) -> d
             for mode, t in totals.items()}
 
 
-def tune_model(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[str, Any]:
-    """Every setting measured; the profile keeps the faster step and the faster verify mode."""
+def tune_file(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[str, Any]:
+    """Every setting of one file measured; its profile keeps the faster step and the faster verify mode."""
     measured = {}
     for name, setting in SETTINGS.items():
         bar.set_postfix_str(f"{path.name} {name}")
@@ -84,25 +87,64 @@ def tune_model(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[
     speeds = mode_speeds(path, SETTINGS[best]["repack"], threads, prompts)
     bar.update(1)
     verify = max(speeds, key=lambda m: speeds[m]["tok_s"])
-    profile = {"repack": SETTINGS[best]["repack"], "mmap": False, "verify": verify, "settings": measured,
-               "modes": speeds}
+    return {"repack": SETTINGS[best]["repack"], "mmap": False, "verify": verify, "settings": measured,
+            "modes": speeds}
+
+
+def best_step(profile: dict[str, Any]) -> float:
+    """A file's fastest one-token step, in ms, over the settings measured."""
+    return min(m["step_ms"] for m in profile["settings"].values())
+
+
+def choose_layout(profile: dict[str, Any], variants: dict[str, dict[str, Any]], max_loss: float) -> str:
+    """The layout to load: the variant with the fastest best step, when that step beats the file as it
+    is and its perplexity loss is at most max_loss; "" keeps the file as it is."""
+    fit = {layout: v for layout, v in variants.items()
+           if v["loss"] <= max_loss and best_step(v) < best_step(profile)}
+    return min(fit, key=lambda layout: best_step(fit[layout]), default="")
+
+
+def tune_model(path: Path, threads: int, prompts: list[str], layouts: list[str], max_loss: float,
+               bar: tqdm) -> dict[str, Any]:
+    """The file as it is and each layout variant (made on first use) tuned, each variant's perplexity
+    loss measured; every file gets its own profile, and the original's names the layout to load."""
+    profile, variants = tune_file(path, threads, prompts, bar), {}
+    for layout in layouts:
+        made = variant(path, layout, threads)
+        variants[layout] = tune_file(made, threads, prompts, bar)
+        bar.set_postfix_str(f"{made.name} perplexity")
+        variants[layout]["loss"] = perplexity_loss(path, made, threads)
+        bar.update(1)
+        save(made, threads, variants[layout])
+    profile.update(layout=choose_layout(profile, variants, max_loss), variants=variants)
     save(path, threads, profile)
     return profile
 
 
+def files(profile: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(layout, profile) of the file as it is ("") and of each variant tune measured."""
+    return [("", profile)] + list(profile.get("variants", {}).items())
+
+
 def table(profiles: dict[str, dict[str, Any]]) -> str:
-    """One row per expert and setting: step, cost curve points, exact batch, bounds, chosen."""
-    head = "| expert | setting | step ms | b2 | b4 | b8 | b16 | exact batch | bound exact | bound fast | chosen |"
-    rows = [head, "|" + "---|" * 11]
+    """One row per expert, layout and setting: step, cost curve points, exact batch, bounds, perplexity
+    loss, chosen; then lookup decoding of the layout chosen."""
+    head = ("| expert | layout | setting | step ms | b2 | b4 | b8 | b16 | exact batch | bound exact | bound fast "
+            "| perplexity loss | chosen |")
+    rows, modes = [head, "|" + "---|" * 13], []
     for expert, p in profiles.items():
-        for name, m in p["settings"].items():
-            c = {int(k): v for k, v in m["curve"].items()}
-            chosen = f"yes, verify {p['verify']}" if m["repack"] == p["repack"] else ""
-            rows.append(f"| {expert} | {name} | {m['step_ms']:.1f} | {c[2]:.2f} | {c[4]:.2f} | {c[8]:.2f} | "
-                        f"{c[16]:.2f} | {m['exact_batch']} | {m['bound_exact']:.2f}x | {m['bound_fast']:.2f}x | {chosen} |")
-    modes = [f"{e}: " + ", ".join(f"{m} {s['tok_s']:.1f} tok/s (acceptance {s['acceptance']:.0%}, "
-                                  f"{s['tokens_per_step']:.2f} tokens/step)" for m, s in p["modes"].items())
-             for e, p in profiles.items()]
+        for layout, f in files(p):
+            loss = f"{f['loss']:+.1%}" if layout else ""
+            for name, m in f["settings"].items():
+                c = {int(k): v for k, v in m["curve"].items()}
+                chosen = f"yes, verify {f['verify']}" if layout == p["layout"] and m["repack"] == f["repack"] else ""
+                rows.append(f"| {expert} | {layout or 'as is'} | {name} | {m['step_ms']:.1f} | {c[2]:.2f} | "
+                            f"{c[4]:.2f} | {c[8]:.2f} | {c[16]:.2f} | {m['exact_batch']} | {m['bound_exact']:.2f}x | "
+                            f"{m['bound_fast']:.2f}x | {loss} | {chosen} |")
+        loaded = dict(files(p))[p["layout"]]
+        modes.append(f"{expert}: " + ", ".join(
+            f"{m} {s['tok_s']:.1f} tok/s (acceptance {s['acceptance']:.0%}, {s['tokens_per_step']:.2f} tokens/step)"
+            for m, s in loaded["modes"].items()))
     return "\n".join(rows) + "\n\nLookup decoding, " + "; ".join(modes)
 
 
@@ -115,9 +157,11 @@ def plot(profiles: dict[str, dict[str, Any]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for expert, p in profiles.items():
-        for name, m in p["settings"].items():
-            sizes = sorted(int(k) for k in m["curve"])
-            ax.plot(sizes, [m["curve"][k] for k in sizes], marker="o", label=f"{expert} {name}")
+        for layout, f in files(p):
+            for name, m in f["settings"].items():
+                sizes = sorted(int(k) for k in m["curve"])
+                ax.plot(sizes, [m["curve"][k] for k in sizes], marker="o",
+                        label=f"{expert} {layout + ' ' if layout else ''}{name}")
     ax.plot(list(SIZES), list(SIZES), color="grey", linestyle="--", label="b steps (no batching gain)")
     ax.set_xlabel("tokens in one forward (b)")
     ax.set_ylabel("cost in one-token steps")
@@ -128,21 +172,25 @@ def plot(profiles: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def tune(cfg: Config, threads: int) -> dict[str, dict[str, Any]]:
-    """Tune every GGUF model the config's experts use (each file once)."""
+def tune(cfg: Config, threads: int, layouts: list[str]) -> dict[str, dict[str, Any]]:
+    """Tune every GGUF model the config's experts use (each file once), with each of `layouts` the
+    file is not already in."""
     paths = {name: resolve(exp.model) for name, exp in cfg.experts.items()}
-    files = {p for p in paths.values() if p.suffix == ".gguf"}
+    todo = {p: [layout for layout in layouts if not has_layout(p, layout)]
+            for p in paths.values() if p.suffix == ".gguf"}
+    steps = sum((len(SETTINGS) + 1) * (1 + len(v)) + len(v) for v in todo.values())
     prompts, done = tune_prompts(), {}
-    with tqdm(total=len(files) * (len(SETTINGS) + 1), desc="tune", unit="step") as bar:
-        for path in sorted(files):
-            done[path] = tune_model(path, threads, prompts, bar)
+    with tqdm(total=steps, desc="tune", unit="step") as bar:
+        for path in sorted(todo):
+            done[path] = tune_model(path, threads, prompts, todo[path], cfg.max_layout_loss, bar)
     return {name: done[path] for name, path in paths.items() if path in done}
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     threads = args.threads or cfg.threads or default_threads()
-    profiles = tune(cfg, threads)
+    layouts = [check_layout(x.strip(), "--layouts") for x in args.layouts.split(",") if x.strip()]
+    profiles = tune(cfg, threads, layouts)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, {threads} threads\n")
     print(table(profiles))
     png = cache_dir() / "tune.png"
@@ -154,8 +202,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tune", help="measure weight layouts and verify modes here; write the tuned profile")
+    p = sub.add_parser("tune", help="measure layout variants, weight settings and verify modes here; write the "
+                                    "tuned profile")
     p.add_argument("--config")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--layouts", default=",".join(LAYOUTS),
+                   help="layout variants to make and measure, comma-separated ('' skips them); a variant is "
+                        "chosen only when faster and within max_layout_loss perplexity")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tune)

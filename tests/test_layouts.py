@@ -1,5 +1,5 @@
-"""Layout variants: the config without a model; a real SmolLM2 Q4_0 variant made, judged by perplexity
-and loaded by a Runtime."""
+"""Layout variants: the choice rule and the config without a model; a real SmolLM2 Q4_0 variant made,
+judged by perplexity and loaded by a Runtime."""
 from __future__ import annotations
 
 import math
@@ -13,8 +13,9 @@ from edge_runtime.experts import ExpertLoader
 from edge_runtime.gguf_file import read_gguf
 from edge_runtime.layouts import check_layout, perplexity_loss, variant, variant_path
 from edge_runtime.memory import ModelPool
-from edge_runtime.profile import save
+from edge_runtime.profile import describe, save
 from edge_runtime.runtime import Runtime
+from edge_runtime.tune import choose_layout, table
 
 from .conftest import SMOL, model_path
 
@@ -28,6 +29,23 @@ def profile(plain_ms: float, repack_ms: float, **extra: object) -> dict:
     return {"repack": repack_ms < plain_ms, "mmap": False, "verify": "exact",
             "settings": {"plain": measured(plain_ms), "repack": measured(repack_ms, True)},
             "modes": {"exact": {"tok_s": 20.0, "acceptance": 0.5, "tokens_per_step": 1.1}}, **extra}
+
+
+@pytest.mark.parametrize("variant_ms,loss,expected", [
+    (30.0, 0.03, "Q4_0"),  # faster and within the loss
+    (30.0, 0.08, ""),  # faster, but loses too much
+    (40.0, 0.01, ""),  # as fast as the original's best (its repack step): not faster
+    (45.0, 0.01, ""),  # slower
+    (30.0, math.nan, ""),  # a loss that could not be measured is never within the limit
+])
+def test_a_variant_is_chosen_only_when_faster_and_within_the_loss(variant_ms, loss, expected):
+    original = profile(50.0, 40.0)
+    variants = {"Q4_0": profile(variant_ms + 5, variant_ms, loss=loss)}
+    assert choose_layout(original, variants, max_loss=0.05) == expected
+
+
+def test_no_variant_keeps_the_file_as_it_is():
+    assert choose_layout(profile(50.0, 40.0), {}, max_loss=0.05) == ""
 
 
 def config(**expert: object) -> dict:
@@ -52,6 +70,20 @@ def test_layout_config_is_validated_with_the_allowed_values():
 def test_variants_live_in_the_models_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
     assert variant_path(Path("/read-only/Model.Q4_K_M.gguf"), "Q4_0") == tmp_path / "models" / "Model.Q4_K_M.Q4_0.gguf"
+
+
+def test_inspect_and_the_tune_table_name_the_layout_and_its_loss(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
+    chosen = profile(50.0, 40.0, layout="Q4_0", variants={"Q4_0": profile(35.0, 30.0, loss=0.031)})
+    source = tmp_path / "m.gguf"
+    source.write_bytes(b"GGUF")  # the profile is keyed by the file's identity only
+    save(source, 2, chosen)
+    assert describe(source, 2).startswith("layout Q4_0 (perplexity +3.1%), repack on, mmap off, verify exact; "
+                                          "step 30.0 ms")
+    rows = table({"code": chosen}).splitlines()
+    assert "| layout |" in rows[0] and "| perplexity loss |" in rows[0]
+    assert [r for r in rows if "yes" in r] == [r for r in rows if "| Q4_0 | repack |" in r]
+    assert "+3.1%" in rows[-3]
 
 
 def test_smollm2_q4_0_variant_is_made_judged_and_loaded(tmp_path, monkeypatch):
