@@ -180,3 +180,34 @@ def test_greedy_model_draft_stops_where_the_draft_itself_is_unsure(smol):
     assert unsure.tokens == sure.tokens[:1]  # the first token is always proposed, the rest fall below 1.01
     logits = np.array([0.0, np.log(3.0)], dtype=np.float32)
     assert probability(logits, 1) == pytest.approx(0.75)
+
+
+def _cpu_seconds(size: int) -> float:
+    """A 2-core CPU's verify cost: k tokens cost nearly k steps up to 8, then flat (measured b9-b16 ~7.5)."""
+    return 0.030 * min(size, 7.5 + 0.02 * size)
+
+
+def _cpu_like_policy() -> DraftPolicy:
+    policy = DraftPolicy(max_draft=16)
+    for size in range(1, 18):
+        policy.cost.observe(size, _cpu_seconds(size))
+    return policy
+
+
+def test_probes_ramp_up_while_accepted_whole_and_stop_at_a_miss():
+    always_right, lengths = _cpu_like_policy(), []
+    for _ in range(14):
+        n = always_right.verify_length("lookup", 16)
+        lengths.append(n)
+        always_right.observe("lookup", n, n, _cpu_seconds(n + 1))
+    first = lengths.index(1)  # the first probe, after probe_every plain steps
+    assert first == always_right.probe_every - 1 and lengths[:first] == [0] * first
+    assert lengths[first:first + 3] == [1, 2, 4]  # doubling, until the measured acceptance carries it:
+    assert min(lengths[first + 3:]) >= 8  # long drafts, where alone on this curve they pay
+
+    always_wrong, lengths = _cpu_like_policy(), []
+    for _ in range(24):
+        n = always_wrong.verify_length("lookup", 16)
+        lengths.append(n)
+        always_wrong.observe("lookup", n, 0, _cpu_seconds(n + 1))
+    assert max(lengths) == 1 and sum(lengths) == 3  # a one-token probe every 8th step, no ramp

@@ -71,7 +71,10 @@ class DraftPolicy:
     Acceptance is kept per drafter and per regime: right after a draft accepted whole (the text is
     copying its context, or the draft model is in step) acceptance runs far higher than after a
     miss. When no length pays, the step is plain, but every `probe_every`-th such step verifies one
-    token anyway, so that a regime that starts paying is noticed. A drafter whose proposals cost
+    token anyway, so that a regime that starts paying is noticed; a probe accepted whole is followed at
+    once by one twice as long (1, 2, 4, ... up to what was proposed), since on a CPU where a batch of k
+    costs nearly k steps only long drafts pay, and one-token probes every 8 steps would take hundreds of
+    steps to learn that the text is copying. A failed probe ends the ramp and costs what it verified. A drafter whose proposals cost
     time (a model) is paused for `pause_steps` when drafting would not pay for itself, and probed
     when the pause ends; one that could not pay even if always right is retired for the generation.
     `min_draft` > 0 verifies at least that many proposed tokens regardless.
@@ -97,6 +100,8 @@ class DraftPolicy:
         self._plain_steps = 0
         self._paused = 0
         self._probe_next = False
+        self._ramp = 0  # the next probe's length after a probe accepted whole; 0: none under way
+        self._probing = 0  # the length the current step verifies as a probe
         self._retired = False
         self._proposals = 0
         self._draft_seconds: float | None = None  # per proposed token, moving average
@@ -131,8 +136,8 @@ class DraftPolicy:
         best, _ = self._best(alpha, proposed, 0.0)  # the proposal is paid for: verify what pays
         if best == 0:
             self._plain_steps += 1
-            if self._plain_steps % self.probe_every == 0:
-                best = 1
+        if self._ramp > best or (best == 0 and self._plain_steps % self.probe_every == 0):
+            best = self._probing = min(proposed, max(self._ramp, 1))
         if self._probe_next:
             best, self._probe_next = max(best, 1), False
         draft_cost = self._draft_cost()
@@ -158,6 +163,9 @@ class DraftPolicy:
         if drafted:
             self._regime(source).observe(drafted, accepted)
             self._streak = accepted == drafted
+        if self._probing:
+            self._ramp = min(2 * drafted, self.max_draft) if drafted and accepted == drafted else 0
+            self._probing = 0
         self._guard(drafted, accepted, seconds)
 
     def _guard(self, drafted: int, accepted: int, seconds: float) -> None:
