@@ -34,15 +34,16 @@ class ExpertLoader:
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
         self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
 
-    def _profile(self, path: Path) -> dict[str, Any]:
-        """The tuned profile of a file, or {} when it has none or `tuned` is off."""
-        return (tuned(path, self.threads) if self.config.tuned else None) or {}
+    def profile(self, path: Path | None) -> dict[str, Any]:
+        """The tuned profile of a file, or {} when it has none (or there is no file) or `tuned` is off: the
+        one place that decides whether tune's choices (layout, repack, verify default) apply."""
+        return (tuned(path, self.threads) if self.config.tuned and path is not None else None) or {}
 
     def chosen_layout(self, path: Path, layout: str = "") -> str:
         """The layout a file loads in: the expert's config's, else the tuned profile's, else "" (as is)."""
         if is_onnx(path):
             return ""
-        return layout or self._profile(path).get("layout", "")  # profiles older than layouts have none
+        return layout or self.profile(path).get("layout", "")  # profiles older than layouts have none
 
     def weights(self, ref: str, layout: str = "") -> tuple[Path, str]:
         """The file that loads for a model reference (its layout variant, made on first use), and the layout."""
@@ -53,7 +54,7 @@ class ExpertLoader:
     def weight_options(self, path: Path) -> dict[str, bool]:
         """Repack and mmap for the file that loads: its tuned profile's when there is one, else the
         config's; repacked weights load with mmap off, which keeps no second copy resident."""
-        profile = self._profile(path)
+        profile = self.profile(path)
         repack = bool(profile["repack"]) if profile else self.config.repack
         return {"repack": repack, "use_mmap": self.config.mmap and not repack}
 

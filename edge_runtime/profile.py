@@ -26,12 +26,10 @@ def save(path: Path, threads: int, settings: dict[str, Any]) -> None:
     write_entry(KIND, _key(path, threads), {**settings, **file_identity(path), "threads": threads})
 
 
-def verify_mode(requested: str, path: Path | None, threads: int) -> str:
-    """`auto` becomes the mode tune measured faster for this file, or exact when it was never tuned."""
-    if requested != "auto":
-        return requested
-    profile = tuned(path, threads) if path is not None else None
-    return (profile or {}).get("verify", "exact")
+def verify_mode(requested: str, profile: dict[str, Any]) -> str:
+    """`auto` becomes the mode tune measured faster for the file (its profile, see
+    `ExpertLoader.profile`), or exact when there is none."""
+    return profile.get("verify", "exact") if requested == "auto" else requested
 
 
 def describe(path: Path, threads: int) -> str:

@@ -85,7 +85,7 @@ class Runtime:
             decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
                                                     fast_max_draft=spec.fast_max_draft)
         decoder.drafter = drafter
-        verify = verify_mode(request.verify, getattr(target, "path", None), self.threads)
+        verify = verify_mode(request.verify, self.loader.profile(getattr(target, "path", None)))  # a mixture: none
         text = TextStream(target, request.stop)
         for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
             piece = text.feed(ids_step)
@@ -116,7 +116,7 @@ class Runtime:
     def verify_defaults(self) -> dict[str, str]:
         """Per expert, the verify mode a request that leaves it to the runtime gets (for /health)."""
         spec = self.config.speculative.verify
-        return {name: verify_mode(spec, self.loader.path_of(exp.model, exp.layout), self.threads)
+        return {name: verify_mode(spec, self.loader.profile(self.loader.path_of(exp.model, exp.layout)))
                 for name, exp in self.config.experts.items()}
 
     def close(self) -> None:

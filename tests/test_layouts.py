@@ -114,3 +114,19 @@ def test_smollm2_q4_0_variant_is_made_judged_and_loaded(tmp_path, monkeypatch):
     assert ExpertLoader(as_is, ModelPool(), 1).weights(str(source)) == (made, "Q4_0")  # tune's choice
     as_is.tuned = False
     assert ExpertLoader(as_is, ModelPool(), 1).weights(str(source)) == (source, "")
+
+
+def test_tuned_off_ignores_the_profiles_verify_default_too(tmp_path, monkeypatch):
+    """`tuned = false` drops every choice of tune's, the verify default included (one switch, one place)."""
+    from edge_runtime.profile import verify_mode
+
+    monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")  # the profile is keyed by the file's identity; nothing loads it here
+    save(model, 1, profile(50.0, 40.0, verify="fast"))
+    cfg = parse_config({"experts": {"m": {"model": str(model)}}}, "t.toml")
+    assert verify_mode("auto", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "fast"
+    assert verify_mode("exact", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "exact"
+    cfg.tuned = False
+    assert verify_mode("auto", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "exact"
+    assert ExpertLoader(cfg, ModelPool(), 1).profile(None) == {}
