@@ -150,8 +150,6 @@ class LlamaVocab:
             self._owned.close()
 
 
-
-
 class _Batch(_Native):
     """llama.cpp's token batch for one sequence, with numpy views that fill it without Python loops."""
 

@@ -74,7 +74,6 @@ class PromptLookupDrafter:
         return Draft([])
 
 
-
 class ModelDrafter:
     """A small CausalLM that shares the target's vocabulary, its KV cache kept in step.
 
@@ -143,7 +142,6 @@ def probability(logits: np.ndarray, token: int) -> float:
     return float(np.exp(logits[token] - top) / np.exp(logits - top).sum())
 
 
-
 class CombinedDrafter:
     """The cheapest confident proposal: context n-grams when they match, else the model draft."""
 
@@ -159,7 +157,6 @@ class CombinedDrafter:
     def propose(self, context: Sequence[int], max_len: int) -> Draft:
         draft = self.lookup.propose(context, max_len)
         return draft if draft.tokens else self.model.propose(context, max_len)
-
 
 
 def check_compatible(target: CausalLM, draft: CausalLM) -> None:

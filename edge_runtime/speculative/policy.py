@@ -74,9 +74,10 @@ class DraftPolicy:
     token anyway, so that a regime that starts paying is noticed; a probe accepted whole is followed at
     once by one twice as long (1, 2, 4, ... up to what was proposed), since on a CPU where a batch of k
     costs nearly k steps only long drafts pay, and one-token probes every 8 steps would take hundreds of
-    steps to learn that the text is copying. A failed probe ends the ramp and costs what it verified. A drafter whose proposals cost
-    time (a model) is paused for `pause_steps` when drafting would not pay for itself, and probed
-    when the pause ends; one that could not pay even if always right is retired for the generation.
+    steps to learn that the text is copying. A failed probe ends the ramp and costs what it verified.
+    A drafter whose proposals cost time (a model) is paused for `pause_steps` when drafting would not
+    pay for itself, and probed when the pause ends; one that could not pay even if always right is
+    retired for the generation.
     `min_draft` > 0 verifies at least that many proposed tokens regardless.
 
     Above the model sits a measured guard: tokens per second of the steps that drafted (their proposal
