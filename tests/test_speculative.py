@@ -211,3 +211,15 @@ def test_probes_ramp_up_while_accepted_whole_and_stop_at_a_miss():
         lengths.append(n)
         always_wrong.observe("lookup", n, 0, _cpu_seconds(n + 1))
     assert max(lengths) == 1 and sum(lengths) == 3  # a one-token probe every 8th step, no ramp
+
+
+def test_lookup_keeps_following_the_place_it_copies():
+    """A copy in progress keeps its source: the index's latest occurrence of the n-gram (1, 2, 3, 4)
+    is the second one, but the text so far copies the first, so the draft continues with 20, 21, ..."""
+    prompt = [40, 41, 1, 2, 3, 4, 20, 21, 22, 9, 1, 2, 3, 4, 30, 31]
+    drafter = PromptLookupDrafter(ngram_max=4, ngram_min=3)
+    assert drafter.propose(prompt + [40, 41, 1], 2).tokens == [2, 3]
+    assert drafter.propose(prompt + [40, 41, 1, 2, 3, 4], 3).tokens == [20, 21, 22]
+    assert drafter.propose(prompt + [40, 41, 1, 2, 3, 4, 20, 99], 3).tokens == []  # the copy ended
+    fresh = PromptLookupDrafter(ngram_max=4, ngram_min=3)
+    assert fresh.propose(prompt + [40, 41, 1, 2, 3, 4], 2).tokens == [30, 31]  # no copy under way: latest

@@ -40,6 +40,10 @@ class PromptLookupDrafter:
 
     Free to run: an index from n-gram to the position after its latest occurrence, extended
     incrementally as the context grows, for every n in [ngram_min, ngram_max].
+
+    While the text keeps copying one place, the drafts keep following that place: the index's latest
+    occurrence of an n-gram may be another copy of it (code repeats `merged[-1][1]`), and jumping
+    there breaks a long copy in the middle.
     """
 
     name = "lookup"
@@ -51,6 +55,8 @@ class PromptLookupDrafter:
     def reset(self) -> None:
         self._index: dict[tuple[int, ...], int] = {}
         self._indexed = 1  # n-grams ending before this position are indexed
+        self._source: int | None = None  # where the last draft was read from
+        self._drafted_at = 0  # the context's length when it was
 
     def _extend(self, context: Sequence[int]) -> None:
         """Index the n-grams ending at each new position e < len(context) (their continuation
@@ -60,18 +66,37 @@ class PromptLookupDrafter:
                 self._index[tuple(context[end - n:end])] = end
         self._indexed = max(self._indexed, len(context))
 
-    def propose(self, context: Sequence[int], max_len: int) -> Draft:
-        self._extend(context)
+    def _still_copying(self, context: Sequence[int]) -> int | None:
+        """Where the last draft's source continues, if every token since it was drafted came from it."""
+        if self._source is None:
+            return None
+        grown = len(context) - self._drafted_at
+        resume = self._source + grown
+        if resume >= len(context) or context[self._drafted_at:] != context[self._source:resume]:
+            return None
+        return resume
+
+    def _lookup(self, context: Sequence[int]) -> int | None:
         size = len(context)
         for n in range(min(self.ngram_max, size), self.ngram_min - 1, -1):
             pos = self._index.get(tuple(context[size - n:]))
             if pos is not None:
-                tokens = list(context[pos:pos + max_len])
-                period = size - pos  # a match that runs into the present: the text repeats with this period
-                while len(tokens) < max_len:
-                    tokens.append(tokens[len(tokens) - period])
-                return Draft(tokens, source=self.name)
-        return Draft([])
+                return pos
+        return None
+
+    def propose(self, context: Sequence[int], max_len: int) -> Draft:
+        self._extend(context)
+        size = len(context)
+        pos = self._still_copying(context)
+        pos = self._lookup(context) if pos is None else pos
+        self._source, self._drafted_at = pos, size
+        if pos is None:
+            return Draft([])
+        tokens = list(context[pos:pos + max_len])
+        period = size - pos  # a match that runs into the present: the text repeats with this period
+        while len(tokens) < max_len:
+            tokens.append(tokens[len(tokens) - period])
+        return Draft(tokens, source=self.name)
 
 
 class ModelDrafter:
