@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .machine_cache import cache_key, file_identity, read_entries, write_entry
+from .speculative.policy import VerifyCost
 
 KIND = "profile"
 
@@ -32,6 +33,21 @@ def verify_mode(requested: str, profile: dict[str, Any]) -> str:
     return profile.get("verify", "exact") if requested == "auto" else requested
 
 
+def loaded_setting(profile: dict[str, Any]) -> dict[str, Any]:
+    """What tune measured for the setting the file loads with (repack on or off): step, curve, exact batch."""
+    return profile["settings"]["repack" if profile["repack"] else "plain"]
+
+
+def setting_cost(setting: dict[str, Any]) -> VerifyCost:
+    """The verify costs tune measured for one setting, for a decoder to start from."""
+    return VerifyCost.measured({int(k): v for k, v in setting["curve"].items()}, setting["step_ms"] / 1000)
+
+
+def measured_cost(profile: dict[str, Any]) -> VerifyCost | None:
+    """The verify costs of the setting the profiled file loads with; None when the file is untuned."""
+    return setting_cost(loaded_setting(profile)) if profile else None
+
+
 def describe(path: Path, threads: int) -> str:
     """One line for `inspect`: the layout tune chose for this file here and the loaded file's settings,
     or how to get a profile."""
@@ -41,6 +57,6 @@ def describe(path: Path, threads: int) -> str:
     layout = p.get("layout", "")  # profiles older than layouts have none
     loaded = p["variants"][layout] if layout else p
     weights = f"layout {layout} (perplexity {loaded['loss']:+.1%})" if layout else "layout as is"
-    chosen = loaded["settings"]["repack" if loaded["repack"] else "plain"]
+    chosen = loaded_setting(loaded)
     return (f"{weights}, repack {'on' if loaded['repack'] else 'off'}, mmap off, verify {loaded['verify']}; "
             f"step {chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")

@@ -12,7 +12,7 @@ from .experts import ExpertLoader
 from .fusion import strategy, verifiable
 from .generation import Generation, GenerationResult, Pieces, Request, TextStream
 from .memory import ModelPool, budget_bytes, peak_rss_bytes
-from .profile import verify_mode
+from .profile import measured_cost, verify_mode
 from .routing import Route, Routing
 from .sampling import SamplingParams
 from .speculative.decoder import Decoder
@@ -79,13 +79,14 @@ class Runtime:
     def decode(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
                request: Request, notes: list[str]) -> Pieces:
         """Stream one decoder's text, then its result."""
+        profile = self.loader.profile(getattr(target, "path", None))  # a mixture has no file: none
         decoder = self._decoders.get(key)
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
             decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
-                                                    fast_max_draft=spec.fast_max_draft)
+                                                    fast_max_draft=spec.fast_max_draft, cost=measured_cost(profile))
         decoder.drafter = drafter
-        verify = verify_mode(request.verify, self.loader.profile(getattr(target, "path", None)))  # a mixture: none
+        verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)
         for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
             piece = text.feed(ids_step)

@@ -25,7 +25,7 @@ from .config import Config, load_config
 from .layouts import LAYOUTS, check_layout, has_layout, perplexity_loss, variant
 from .backends.base import default_threads
 from .machine_cache import cache_dir
-from .profile import save
+from .profile import save, setting_cost
 from .speculative.costs import speedup_bound, step_seconds, verify_cost_curve
 from .speculative.decoder import Decoder
 from .speculative.drafters import PromptLookupDrafter
@@ -55,15 +55,17 @@ def measure_setting(path: Path, repack: bool, threads: int, prompt: str) -> dict
             "bound_exact": speedup_bound(curve, exact), "bound_fast": speedup_bound(curve, max(SIZES))}
 
 
-def mode_speeds(path: Path, repack: bool, threads: int, prompts: list[str]) -> dict[str, dict[str, float]]:
-    """Lookup decoding in exact and fast mode, ABAB over the prompts: tok/s, acceptance, tokens/step."""
-    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=repack, use_mmap=False)
+def mode_speeds(path: Path, setting: dict[str, Any], threads: int, prompts: list[str]) -> dict[str, dict[str, float]]:
+    """Lookup decoding in exact and fast mode, ABAB over the prompts: tok/s, acceptance, tokens/step. Each
+    mode's decoder starts from the cost curve just measured and keeps what it learns, as `run` does."""
+    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=setting["repack"], use_mmap=False)
     totals = {mode: [0, 0.0, 0, 0, 0] for mode in ("exact", "fast")}
+    decoders = {mode: Decoder(model, PromptLookupDrafter(4, 3), cost=setting_cost(setting)) for mode in totals}
     try:
         for prompt in prompts:
             ids = encode_prompt(model, prompt)
             for mode, t in totals.items():
-                decoder = Decoder(model, PromptLookupDrafter(4, 3))
+                decoder = decoders[mode]
                 for _ in decoder.generate(ids, max_tokens=TUNE_TOKENS, verify=mode):
                     pass
                 s = decoder.stats
@@ -84,7 +86,7 @@ def tune_file(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[s
         bar.update(1)
     best = min(measured, key=lambda n: measured[n]["step_ms"])
     bar.set_postfix_str(f"{path.name} lookup exact/fast")
-    speeds = mode_speeds(path, SETTINGS[best]["repack"], threads, prompts)
+    speeds = mode_speeds(path, measured[best], threads, prompts)
     bar.update(1)
     verify = max(speeds, key=lambda m: speeds[m]["tok_s"])
     return {"repack": SETTINGS[best]["repack"], "mmap": False, "verify": verify, "settings": measured,

@@ -223,3 +223,34 @@ def test_lookup_keeps_following_the_place_it_copies():
     assert drafter.propose(prompt + [40, 41, 1, 2, 3, 4, 20, 99], 3).tokens == []  # the copy ended
     fresh = PromptLookupDrafter(ngram_max=4, ngram_min=3)
     assert fresh.propose(prompt + [40, 41, 1, 2, 3, 4], 2).tokens == [30, 31]  # no copy under way: latest
+
+
+def test_verify_costs_beyond_the_timed_sizes_grow_at_the_timed_rate():
+    """A size never timed costs what the timed ones cost per token, not the optimistic prior: on a CPU
+    where 4 tokens cost 3 steps, 17 would otherwise look cheaper than the 16 that were timed."""
+    from edge_runtime.speculative.policy import VerifyCost
+
+    cost = VerifyCost.measured({1: 1.0, 2: 1.8, 4: 3.0}, step_s=0.03)
+    assert cost.relative(4) == pytest.approx(3.0)
+    assert cost.relative(3) == pytest.approx(2.6)  # b2 plus b2's per-token rate
+    assert cost.relative(8) == pytest.approx(3.0 + 4 * 2.0 / 3)  # b4 plus b4's per-token rate
+    assert VerifyCost().relative(8) == pytest.approx(1 + 7 * 0.33)  # nothing timed: the prior
+
+
+def test_policy_starting_from_measured_costs_skips_drafts_that_cannot_pay():
+    from edge_runtime.speculative.policy import VerifyCost
+
+    assert DraftPolicy(4).verify_length("lookup", 4) >= 1  # the prior: a token for a third of a step pays
+    expensive = VerifyCost.measured({size: float(size) for size in range(1, 6)}, step_s=0.03)
+    assert DraftPolicy(4, cost=expensive).verify_length("lookup", 4) == 0  # b tokens cost b steps
+
+
+def test_decoder_keeps_the_measured_costs_across_generations(smol):
+    decoder = Decoder(smol, PromptLookupDrafter())
+    ids = encode_prompt(smol, CODE_EDIT)
+    for _ in decoder.generate(ids, max_tokens=24, verify="fast"):
+        pass
+    first = dict(decoder.cost._seconds)
+    for _ in decoder.generate(ids, max_tokens=24, verify="fast"):
+        pass
+    assert 1 in first and set(first) <= set(decoder.cost._seconds)

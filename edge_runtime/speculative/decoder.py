@@ -16,7 +16,7 @@ from ..backends.base import CausalLM
 from ..errors import PromptError
 from ..sampling import Sampler, SamplingParams
 from .drafters import Draft, Drafter
-from .policy import DraftPolicy
+from .policy import DraftPolicy, VerifyCost
 from .stats import GenerationStats
 from .verify import verify_greedy, verify_stochastic
 
@@ -25,9 +25,12 @@ class Decoder:
     """Generates from one target model, reusing its KV cache for a shared prompt prefix."""
 
     def __init__(self, target: CausalLM, drafter: Drafter | None = None, *, max_draft: int = 4,
-                 min_draft: int = 0, fast_max_draft: int = 16) -> None:
+                 min_draft: int = 0, fast_max_draft: int = 16, cost: VerifyCost | None = None) -> None:
         self.target, self.drafter = target, drafter
         self.max_draft, self.min_draft, self.fast_max_draft = max_draft, min_draft, fast_max_draft
+        # What verify batches cost on this machine (tune's curve, then timed steps) outlives a generation:
+        # learned afresh each time, the first hundred steps of every reply would draft on a guess.
+        self.cost = cost or VerifyCost()
         self._cached: list[int] = []  # tokens held in the target's KV cache
         self.stats = GenerationStats()
 
@@ -65,7 +68,7 @@ class Decoder:
         sampler = Sampler(params)
         stats = self.stats = GenerationStats(prompt_tokens=len(prompt))
         longest = self.longest_draft(verify)
-        policy = DraftPolicy(longest, min(self.min_draft, longest))
+        policy = DraftPolicy(longest, min(self.min_draft, longest), cost=self.cost)
         if self.drafter is not None:
             self.drafter.reset()
         eog = self.target.vocab.eog

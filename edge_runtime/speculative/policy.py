@@ -19,6 +19,14 @@ class VerifyCost:
         self.prior_slope = prior_slope
         self._seconds: dict[int, float] = {}
 
+    @classmethod
+    def measured(cls, curve: dict[int, float], step_s: float) -> VerifyCost:
+        """Costs known before the first step: a curve in one-token steps (tune's) and a step's seconds."""
+        cost = cls()
+        for size, steps in curve.items():
+            cost.observe(int(size), steps * step_s)
+        return cost
+
     def observe(self, size: int, seconds: float) -> None:
         self._seconds[size] = moving_average(self._seconds.get(size), seconds)
 
@@ -28,7 +36,12 @@ class VerifyCost:
             return 1.0
         if one and this:
             return max(1.0, this / one)
-        return 1.0 + self.prior_slope * (size - 1)
+        below = [s for s in self._seconds if 1 < s < size] if one else []
+        if not below:
+            return 1.0 + self.prior_slope * (size - 1)
+        nearest = max(below)  # beyond it, each token costs what the timed sizes cost per token on average
+        known = self.relative(nearest)
+        return known + (known - 1.0) / (nearest - 1) * (size - nearest)
 
     def seconds_per_step(self) -> float | None:
         """A one-token step's seconds: measured, or derived from the narrowest batch timed so far
@@ -87,7 +100,7 @@ class DraftPolicy:
     """
 
     def __init__(self, max_draft: int = 4, min_draft: int = 0, *, probe_every: int = 8,
-                 pause_steps: int = 16, judge_after: int = 6) -> None:
+                 pause_steps: int = 16, judge_after: int = 6, cost: VerifyCost | None = None) -> None:
         self.max_draft, self.min_draft = max_draft, min_draft
         self.probe_every, self.pause_steps, self.judge_after = probe_every, pause_steps, judge_after
         self._plain_rate: float | None = None  # tokens/s of steps that proposed nothing (moving average)
@@ -95,7 +108,7 @@ class DraftPolicy:
         self._spec_steps = 0
         self._losses = 0  # consecutive judgements that drafting was slower than plain
         self._proposal_s = 0.0  # the current step's proposal time
-        self.cost = VerifyCost()
+        self.cost = cost or VerifyCost()  # shared across generations by the decoder that owns it
         self._acceptance: dict[tuple[str, bool], Acceptance] = {}
         self._streak = False  # the last draft was accepted whole
         self._plain_steps = 0
