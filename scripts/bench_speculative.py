@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchlib import ROOT, bar_chart, ensure_llama_tools, llama_bench_tps, llama_speculative, markdown_table
+from edge_runtime.backends.base import value_type
 from edge_runtime.backends.gguf import GGUFModel
 from edge_runtime.catalog import resolve
 from edge_runtime.chat import encode_prompt
@@ -24,6 +25,7 @@ from edge_runtime.sampling import Sampler, SamplingParams
 from edge_runtime.speculative.costs import speedup_bound, step_seconds, verify_cost_curve
 from edge_runtime.speculative.decoder import Decoder
 from edge_runtime.speculative.drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter
+from edge_runtime.speculative.policy import VerifyCost
 
 LLAMA_METHODS = {"llama.cpp ngram-simple": dict(spec_type="ngram-simple"),
                  "llama.cpp ngram-map-k": dict(spec_type="ngram-map-k"),
@@ -78,14 +80,22 @@ def main() -> None:
     # per (method, kind): tokens, seconds, drafted, accepted, steps, exact
     agg: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 1])
     costs = {"target": [], "draft": []}
+    first = encode_prompt(target, prompts[0]["prompt"])
+    curve = verify_cost_curve(target, first, range(1, 18))
+    # one decoder per method for all prompts, starting from the measured curve, as a tuned runtime's does
+    decoders = {method: Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
+                                fast_max_draft=spec.fast_max_draft,
+                                cost=VerifyCost.measured(curve, step_seconds(target, first))) for method in methods}
+    prompt_tokens = []
     for record in tqdm(prompts, desc="prompts", unit="prompt"):
         kind, ids = record["kind"], encode_prompt(target, record["prompt"])
+        prompt_tokens.append(len(ids))
         costs["target"].append(step_seconds(target, ids))
         costs["draft"].append(step_seconds(draft, ids))
         reference: list[int] | None = None
         for method, (drafter, verify) in zip(methods, runs):
-            decoder = Decoder(target, factories[drafter](), max_draft=spec.max_draft, min_draft=spec.min_draft,
-                              fast_max_draft=spec.fast_max_draft)
+            decoder = decoders[method]
+            decoder.drafter = factories[drafter]()
             out = [t for step in decoder.generate(ids, max_tokens=args.max_tokens, verify=verify) for t in step]
             reference = out if reference is None else reference
             s, a = decoder.stats, agg[(method, kind)]
@@ -108,12 +118,13 @@ def main() -> None:
             a[3] += r["accepted"]
             a[5] = -1
 
-    curve = verify_cost_curve(target, encode_prompt(target, prompts[0]["prompt"]), range(1, 17))
     exact_batch = target.exact_batch
     ceiling, fast_ceiling = speedup_bound(curve, exact_batch), speedup_bound(curve, max(curve))
     kinds = list(dict.fromkeys(p["kind"] for p in prompts))
     all_methods = methods + list(llama)
-    bench_tps = llama_bench_tps(target_path, n_gen=args.max_tokens, threads=args.threads) if llama else None
+    depth = round(float(np.mean(prompt_tokens)))  # where our replies start decoding
+    bench_tps = {d: llama_bench_tps(target_path, n_gen=args.max_tokens, threads=args.threads, depth=d,
+                                    v_cache=value_type(target.kv_type)) for d in (0, depth)} if llama else None
     c = float(np.mean(costs["draft"]) / np.mean(costs["target"]))
 
     def tps(method: str, kinds_: list[str]) -> float:
@@ -146,8 +157,11 @@ def main() -> None:
                + f"; bit-exact up to b{exact_batch} (measured), so drafts that are always right give at most "
                f"{ceiling:.2f}x in exact mode and {fast_ceiling:.2f}x in fast mode (b <= {max(curve)}).")
     if bench_tps:
-        header += f"\nllama-bench -n {args.max_tokens} plain decode: {bench_tps:.1f} tok/s; " \
-                  f"our plain: {tps('plain', kinds):.1f} tok/s (ratio {tps('plain', kinds) / bench_tps:.3f})."
+        ours = tps("plain", kinds)
+        header += (f"\nllama-bench -n {args.max_tokens} -ctv {value_type(target.kv_type)} plain decode: "
+                   f"{bench_tps[0]:.1f} tok/s from an empty cache, {bench_tps[depth]:.1f} tok/s at -d {depth} (the "
+                   f"prompts' mean length); our plain: {ours:.1f} tok/s (ratio {ours / bench_tps[0]:.3f} and "
+                   f"{ours / bench_tps[depth]:.3f}).")
     print(header + "\n\n" + table)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

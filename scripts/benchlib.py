@@ -17,10 +17,13 @@ def ensure_llama_tools() -> Path:
     return TOOLS
 
 
-def llama_bench_tps(model: Path, *, n_gen: int = 256, threads: int = 2, repetitions: int = 3) -> float:
-    """Plain decode tokens/s from `llama-bench -n N -p 0` (the number llama.cpp users quote)."""
+def llama_bench_tps(model: Path, *, n_gen: int = 256, threads: int = 2, repetitions: int = 3, depth: int = 0,
+                    v_cache: str = "f16") -> float:
+    """Plain decode tokens/s from `llama-bench -n N -p 0` (the number llama.cpp users quote), or at a
+    depth of `depth` cached tokens with a V cache of `v_cache`, as a reply after a prompt decodes."""
     out = subprocess.run([str(TOOLS / "llama-bench"), "-m", str(model), "-n", str(n_gen), "-p", "0",
-                          "-t", str(threads), "-r", str(repetitions), "-o", "json"],
+                          "-t", str(threads), "-r", str(repetitions), "-d", str(depth), "-ctv", v_cache,
+                          "-o", "json"],
                          check=True, capture_output=True, text=True).stdout
     return float(json.loads(out)[0]["avg_ts"])
 
