@@ -38,8 +38,11 @@ def loaded_setting(profile: dict[str, Any]) -> dict[str, Any]:
     return profile["settings"]["repack" if profile["repack"] else "plain"]
 
 
-def setting_cost(setting: dict[str, Any]) -> VerifyCost:
-    """The verify costs tune measured for one setting, for a decoder to start from."""
+def setting_cost(setting: dict[str, Any]) -> VerifyCost | None:
+    """The verify costs tune measured for one setting, for a decoder to start from (None: a setting tune
+    found slower has no curve)."""
+    if "curve" not in setting:
+        return None
     return VerifyCost.measured({int(k): v for k, v in setting["curve"].items()}, setting["step_ms"] / 1000)
 
 
@@ -58,5 +61,6 @@ def describe(path: Path, threads: int) -> str:
     loaded = p["variants"][layout] if layout else p
     weights = f"layout {layout} (perplexity {loaded['loss']:+.1%})" if layout else "layout as is"
     chosen = loaded_setting(loaded)
-    return (f"{weights}, repack {'on' if loaded['repack'] else 'off'}, mmap off, verify {loaded['verify']}; "
-            f"step {chosen['step_ms']:.1f} ms, exact batch {chosen['exact_batch']}")
+    exact = chosen.get("exact_batch", "not measured")  # tune measures it for files that may load
+    return (f"{weights}, repack {'on' if loaded['repack'] else 'off'}, mmap off, verify "
+            f"{loaded.get('verify', 'exact')}; step {chosen['step_ms']:.1f} ms, exact batch {exact}")

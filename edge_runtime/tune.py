@@ -1,16 +1,18 @@
 """`edge-runtime tune`: measure each expert's weight settings and verify modes on this machine, and
 write the fastest as the tuned profile that `run`, `serve` and `inspect` read.
 
-Per expert file and setting (repack off/on, both with mmap off): a one-token step, the verify cost curve
-(b = 1..16 in one-token steps) and the measured exact batch; then, with the faster setting, lookup
-decoding in exact and fast mode, interleaved, on a few of the project's own code prompts. The same for
-each layout variant (layouts.py) the file is not already in, with its perplexity loss against the
-original: a variant is chosen only when it steps faster and loses at most `max_layout_loss`.
+Per expert file and setting (repack off/on, both with mmap off): a one-token step; then, with the faster
+setting, the verify cost curve (b = 1..16 in one-token steps), the exact batch and lookup decoding in exact
+and fast mode, interleaved, on a few of the project's own code prompts. Each layout variant (layouts.py)
+the file is not already in is timed the same way; only one that steps faster can be chosen, so only then
+are its perplexity loss against the original and its verify modes measured: it is chosen when it loses
+at most `max_layout_loss`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -25,7 +27,7 @@ from .config import Config, load_config
 from .layouts import LAYOUTS, check_layout, has_layout, perplexity_loss, variant
 from .backends.base import default_threads
 from .machine_cache import cache_dir
-from .profile import save, setting_cost
+from .profile import loaded_setting, save, setting_cost
 from .speculative.costs import speedup_bound, step_seconds, verify_cost_curve
 from .speculative.decoder import Decoder
 from .speculative.drafters import PromptLookupDrafter
@@ -41,56 +43,60 @@ def tune_prompts(limit: int = 2) -> list[str]:
     return [json.loads(line)["prompt"] for line in text.splitlines() if line.strip()][:limit]
 
 
-def measure_setting(path: Path, repack: bool, threads: int, prompt: str) -> dict[str, Any]:
-    """Step time, cost curve and exact batch of one file loaded one way (mmap off)."""
+def step_ms(path: Path, repack: bool, threads: int, prompt: str) -> float:
+    """A one-token step of one file loaded one way (mmap off), in ms: what decides the setting."""
     model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=repack, use_mmap=False)
     try:
-        ids = encode_prompt(model, prompt)
-        exact = model.exact_batch
-        step = step_seconds(model, ids)
-        curve = verify_cost_curve(model, ids, SIZES, reps=3)
+        return 1000 * step_seconds(model, encode_prompt(model, prompt))
     finally:
         model.close()
-    return {"repack": repack, "step_ms": 1000 * step, "exact_batch": exact, "curve": curve,
-            "bound_exact": speedup_bound(curve, exact), "bound_fast": speedup_bound(curve, max(SIZES))}
 
 
-def mode_speeds(path: Path, setting: dict[str, Any], threads: int, prompts: list[str]) -> dict[str, dict[str, float]]:
+def measure_file(path: Path, threads: int, prompt: str, bar: tqdm) -> dict[str, Any]:
+    """Every setting of one file timed; the faster step is the setting it loads with."""
+    measured = {}
+    for name, setting in SETTINGS.items():
+        bar.set_postfix_str(f"{path.name} {name}")
+        measured[name] = {"repack": setting["repack"], "step_ms": step_ms(path, setting["repack"], threads, prompt)}
+        bar.update(1)
+    best = min(measured, key=lambda n: measured[n]["step_ms"])
+    return {"repack": SETTINGS[best]["repack"], "mmap": False, "settings": measured}
+
+
+def lookup_speeds(model: GGUFModel, setting: dict[str, Any], prompts: list[str]) -> dict[str, dict[str, float]]:
     """Lookup decoding in exact and fast mode, ABAB over the prompts: tok/s, acceptance, tokens/step. Each
-    mode's decoder starts from the cost curve just measured and keeps what it learns, as `run` does."""
-    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=setting["repack"], use_mmap=False)
+    mode's decoder starts from the setting's measured cost curve and keeps what it learns, as `run` does."""
     totals = {mode: [0, 0.0, 0, 0, 0] for mode in ("exact", "fast")}
     decoders = {mode: Decoder(model, PromptLookupDrafter(4, 3), cost=setting_cost(setting)) for mode in totals}
-    try:
-        for prompt in prompts:
-            ids = encode_prompt(model, prompt)
-            for mode, t in totals.items():
-                decoder = decoders[mode]
-                for _ in decoder.generate(ids, max_tokens=TUNE_TOKENS, verify=mode):
-                    pass
-                s = decoder.stats
-                for i, v in enumerate((s.completion_tokens - 1, s.decode_s, s.drafted, s.accepted, s.steps)):
-                    t[i] += v
-    finally:
-        model.close()
+    for prompt in prompts:
+        ids = encode_prompt(model, prompt)
+        for mode, t in totals.items():
+            decoder = decoders[mode]
+            for _ in decoder.generate(ids, max_tokens=TUNE_TOKENS, verify=mode):
+                pass
+            s = decoder.stats
+            for i, v in enumerate((s.completion_tokens - 1, s.decode_s, s.drafted, s.accepted, s.steps)):
+                t[i] += v
     return {mode: {"tok_s": t[0] / t[1], "acceptance": t[3] / max(1, t[2]), "tokens_per_step": t[0] / max(1, t[4])}
             for mode, t in totals.items()}
 
 
-def tune_file(path: Path, threads: int, prompts: list[str], bar: tqdm) -> dict[str, Any]:
-    """Every setting of one file measured; its profile keeps the faster step and the faster verify mode."""
-    measured = {}
-    for name, setting in SETTINGS.items():
-        bar.set_postfix_str(f"{path.name} {name}")
-        measured[name] = measure_setting(path, setting["repack"], threads, prompts[0])
-        bar.update(1)
-    best = min(measured, key=lambda n: measured[n]["step_ms"])
-    bar.set_postfix_str(f"{path.name} lookup exact/fast")
-    speeds = mode_speeds(path, measured[best], threads, prompts)
+def measure_loaded(path: Path, profile: dict[str, Any], threads: int, prompts: list[str], bar: tqdm) -> None:
+    """For the setting a file loads with: its verify cost curve, exact batch, and the faster of lookup exact
+    and fast as its verify default (the other setting never loads, so these are not spent on it)."""
+    bar.set_postfix_str(f"{path.name} cost curve, lookup exact/fast")
+    setting = loaded_setting(profile)
+    model = GGUFModel(path, n_ctx=1024, n_threads=threads, repack=setting["repack"], use_mmap=False)
+    try:
+        curve = verify_cost_curve(model, encode_prompt(model, prompts[0]), SIZES, reps=3)
+        exact = model.exact_batch
+        setting.update(curve=curve, exact_batch=exact, bound_exact=speedup_bound(curve, exact),
+                       bound_fast=speedup_bound(curve, max(SIZES)))
+        speeds = lookup_speeds(model, setting, prompts)
+    finally:
+        model.close()
+    profile.update(verify=max(speeds, key=lambda m: speeds[m]["tok_s"]), modes=speeds)
     bar.update(1)
-    verify = max(speeds, key=lambda m: speeds[m]["tok_s"])
-    return {"repack": SETTINGS[best]["repack"], "mmap": False, "verify": verify, "settings": measured,
-            "modes": speeds}
 
 
 def best_step(profile: dict[str, Any]) -> float:
@@ -102,22 +108,30 @@ def choose_layout(profile: dict[str, Any], variants: dict[str, dict[str, Any]], 
     """The layout to load: the variant with the fastest best step, when that step beats the file as it
     is and its perplexity loss is at most max_loss; "" keeps the file as it is."""
     fit = {layout: v for layout, v in variants.items()
-           if v["loss"] <= max_loss and best_step(v) < best_step(profile)}
+           if v.get("loss", math.nan) <= max_loss and best_step(v) < best_step(profile)}
     return min(fit, key=lambda layout: best_step(fit[layout]), default="")
 
 
 def tune_model(path: Path, threads: int, prompts: list[str], layouts: list[str], max_loss: float,
                bar: tqdm) -> dict[str, Any]:
-    """The file as it is and each layout variant (made on first use) tuned, each variant's perplexity
-    loss measured; every file gets its own profile, and the original's names the layout to load."""
-    profile, variants = tune_file(path, threads, prompts, bar), {}
+    """The file as it is and each layout variant (made on first use) timed; a variant that steps faster
+    gets its perplexity loss measured and, within max_loss, its curve and verify default (a slower one
+    cannot be chosen, so neither is spent on it). Every file gets its own profile; the original's names
+    the layout to load."""
+    profile, variants = measure_file(path, threads, prompts[0], bar), {}
+    measure_loaded(path, profile, threads, prompts, bar)
     for layout in layouts:
         made = variant(path, layout, threads)
-        variants[layout] = tune_file(made, threads, prompts, bar)
-        bar.set_postfix_str(f"{made.name} perplexity")
-        variants[layout]["loss"] = perplexity_loss(path, made, threads)
-        bar.update(1)
-        save(made, threads, variants[layout])
+        measured = variants[layout] = measure_file(made, threads, prompts[0], bar)
+        if best_step(measured) < best_step(profile):
+            bar.total += 1
+            bar.set_postfix_str(f"{made.name} perplexity")
+            measured["loss"] = perplexity_loss(path, made, threads)
+            bar.update(1)
+            if measured["loss"] <= max_loss:
+                bar.total += 1
+                measure_loaded(made, measured, threads, prompts, bar)
+        save(made, threads, measured)
     profile.update(layout=choose_layout(profile, variants, max_loss), variants=variants)
     save(path, threads, profile)
     return profile
@@ -128,6 +142,15 @@ def files(profile: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [("", profile)] + list(profile.get("variants", {}).items())
 
 
+def curve_cells(setting: dict[str, Any]) -> str:
+    """b2, b4, b8, b16, exact batch and both bounds; dashes for a setting that never loads (not measured)."""
+    if "curve" not in setting:
+        return " | ".join(["-"] * 7)
+    c = {int(k): v for k, v in setting["curve"].items()}
+    return (" | ".join(f"{c[b]:.2f}" for b in (2, 4, 8, 16)) +
+            f" | {setting['exact_batch']} | {setting['bound_exact']:.2f}x | {setting['bound_fast']:.2f}x")
+
+
 def table(profiles: dict[str, dict[str, Any]]) -> str:
     """One row per expert, layout and setting: step, cost curve points, exact batch, bounds, perplexity
     loss, chosen; then lookup decoding of the layout chosen."""
@@ -136,13 +159,11 @@ def table(profiles: dict[str, dict[str, Any]]) -> str:
     rows, modes = [head, "|" + "---|" * 13], []
     for expert, p in profiles.items():
         for layout, f in files(p):
-            loss = f"{f['loss']:+.1%}" if layout else ""
+            loss = (f"{f['loss']:+.1%}" if "loss" in f else "not measured: slower") if layout else ""
             for name, m in f["settings"].items():
-                c = {int(k): v for k, v in m["curve"].items()}
                 chosen = f"yes, verify {f['verify']}" if layout == p["layout"] and m["repack"] == f["repack"] else ""
-                rows.append(f"| {expert} | {layout or 'as is'} | {name} | {m['step_ms']:.1f} | {c[2]:.2f} | "
-                            f"{c[4]:.2f} | {c[8]:.2f} | {c[16]:.2f} | {m['exact_batch']} | {m['bound_exact']:.2f}x | "
-                            f"{m['bound_fast']:.2f}x | {loss} | {chosen} |")
+                rows.append(f"| {expert} | {layout or 'as is'} | {name} | {m['step_ms']:.1f} | {curve_cells(m)} | "
+                            f"{loss} | {chosen} |")
         loaded = dict(files(p))[p["layout"]]
         modes.append(f"{expert}: " + ", ".join(
             f"{m} {s['tok_s']:.1f} tok/s (acceptance {s['acceptance']:.0%}, {s['tokens_per_step']:.2f} tokens/step)"
@@ -151,7 +172,7 @@ def table(profiles: dict[str, dict[str, Any]]) -> str:
 
 
 def plot(profiles: dict[str, dict[str, Any]], path: Path) -> None:
-    """Cost curves, one line per expert and setting, against the ideal (b tokens for one step)."""
+    """Cost curves, one line per expert and file that loads, against the ideal (b tokens for one step)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,7 +181,7 @@ def plot(profiles: dict[str, dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for expert, p in profiles.items():
         for layout, f in files(p):
-            for name, m in f["settings"].items():
+            for name, m in ((n, m) for n, m in f["settings"].items() if "curve" in m):  # the settings that load
                 sizes = sorted(int(k) for k in m["curve"])
                 ax.plot(sizes, [m["curve"][k] for k in sizes], marker="o",
                         label=f"{expert} {layout + ' ' if layout else ''}{name}")
@@ -180,7 +201,7 @@ def tune(cfg: Config, threads: int, layouts: list[str]) -> dict[str, dict[str, A
     paths = {name: resolve(exp.model) for name, exp in cfg.experts.items()}
     todo = {p: [layout for layout in layouts if not has_layout(p, layout)]
             for p in paths.values() if p.suffix == ".gguf"}
-    steps = sum((len(SETTINGS) + 1) * (1 + len(v)) + len(v) for v in todo.values())
+    steps = sum(len(SETTINGS) * (1 + len(v)) + 1 for v in todo.values())  # more where a variant is faster
     prompts, done = tune_prompts(), {}
     with tqdm(total=steps, desc="tune", unit="step") as bar:
         for path in sorted(todo):

@@ -86,6 +86,18 @@ def test_inspect_and_the_tune_table_name_the_layout_and_its_loss(tmp_path, monke
     assert "+3.1%" in rows[-3]
 
 
+def test_the_tune_table_leaves_what_was_not_measured_blank():
+    """tune times a slower variant's steps only: its curve, exact batch and loss are never measured."""
+    slower = profile(60.0, 45.0)
+    for setting in slower["settings"].values():
+        for key in ("curve", "exact_batch", "bound_exact", "bound_fast"):
+            del setting[key]
+    rows = table({"code": profile(50.0, 40.0, layout="", variants={"Q4_0": slower})}).splitlines()
+    q4_0 = [r for r in rows if "| Q4_0 |" in r]
+    assert len(q4_0) == 2 and all("| - | - | - | - | - | - | - | not measured: slower |" in r for r in q4_0)
+    assert choose_layout(profile(50.0, 40.0), {"Q4_0": slower}, max_loss=0.05) == ""
+
+
 def test_smollm2_q4_0_variant_is_made_judged_and_loaded(tmp_path, monkeypatch):
     source = model_path(SMOL)  # pulled into the real models directory before it moves
     monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
