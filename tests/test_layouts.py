@@ -142,3 +142,15 @@ def test_tuned_off_ignores_the_profiles_verify_default_too(tmp_path, monkeypatch
     cfg.tuned = False
     assert verify_mode("auto", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "exact"
     assert ExpertLoader(cfg, ModelPool(), 1).profile(None) == {}
+
+
+def test_decoders_start_from_the_cost_curve_of_the_setting_that_loads():
+    from edge_runtime.profile import measured_cost
+
+    tuned = profile(50.0, 40.0)  # repack steps faster: it loads, and its curve seeds the decoder
+    tuned["settings"]["repack"]["curve"] = {2: 1.5, 4: 2.5, 8: 5.0, 16: 6.0}
+    cost = measured_cost(tuned)
+    assert cost.relative(4) == pytest.approx(2.5) and cost.relative(16) == pytest.approx(6.0)
+    assert measured_cost({}) is None  # untuned: the decoder learns the curve as it decodes
+    del tuned["settings"]["repack"]["curve"]
+    assert measured_cost(tuned) is None

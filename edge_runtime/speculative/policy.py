@@ -23,7 +23,7 @@ class VerifyCost:
     def measured(cls, curve: dict[int, float], step_s: float) -> VerifyCost:
         """Costs known before the first step: a curve in one-token steps (tune's) and a step's seconds."""
         cost = cls()
-        for size, steps in curve.items():
+        for size, steps in {1: 1.0, **curve}.items():  # one token costs one step, by the curve's definition
             cost.observe(int(size), steps * step_s)
         return cost
 
