@@ -18,12 +18,12 @@ from .placement import fit
 from .profile import tuned
 from .routing import Route
 
+MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
+
+
 def weight_bytes(ref: str) -> int:
     """The bytes of weights a model reads per step: what its strength and its step cost follow."""
     return estimate_footprint(resolve(ref), 1).weights
-
-
-MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
 
 
 class ExpertLoader:

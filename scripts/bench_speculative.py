@@ -81,11 +81,11 @@ def main() -> None:
     agg: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 1])
     costs = {"target": [], "draft": []}
     first = encode_prompt(target, prompts[0]["prompt"])
-    curve = verify_cost_curve(target, first, range(1, 18))
+    curve, step = verify_cost_curve(target, first, range(1, 18)), step_seconds(target, first)
     # one decoder per method for all prompts, starting from the measured curve, as a tuned runtime's does
     decoders = {method: Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
-                                fast_max_draft=spec.fast_max_draft,
-                                cost=VerifyCost.measured(curve, step_seconds(target, first))) for method in methods}
+                                fast_max_draft=spec.fast_max_draft, cost=VerifyCost.measured(curve, step))
+                for method in methods}
     prompt_tokens = []
     for record in tqdm(prompts, desc="prompts", unit="prompt"):
         kind, ids = record["kind"], encode_prompt(target, record["prompt"])
