@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import ModelFileError, PromptError
+from edge_runtime.errors import ModelFileError, PromptError
 
 if TYPE_CHECKING:
-    from .backends.base import CausalLM
+    from edge_runtime.models.backends.base import CausalLM
 
 Message = dict[str, Any]
 

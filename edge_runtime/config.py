@@ -11,11 +11,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .backends import is_onnx
-from .backends.base import KV_TYPES
-from .errors import ConfigError
-from .layouts import check_layout
-from .tomlio import load_toml_text
+from edge_runtime.models.backends import is_onnx
+from edge_runtime.models.backends.base import KV_TYPES
+from edge_runtime.errors import ConfigError
+from edge_runtime.tuning.layouts import check_layout
+from edge_runtime.tomlio import load_toml_text
 
 DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
@@ -188,7 +188,7 @@ def _validate(cfg: Config, origin: str) -> None:
 
 
 def _validate_rpc(exp: ExpertConfig) -> None:
-    from .devices import parse_endpoint
+    from edge_runtime.rpc.endpoints import parse_endpoint
 
     for endpoint in exp.rpc:
         parse_endpoint(endpoint)

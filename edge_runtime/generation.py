@@ -5,11 +5,11 @@ import codecs
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Iterator, Sequence
 
-from .backends.base import CausalLM
-from .chat import Message
-from .routing import Route
-from .sampling import SamplingParams
-from .speculative.stats import GenerationStats
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.chat import Message
+from edge_runtime.router.routing import Route
+from edge_runtime.sampling import SamplingParams
+from edge_runtime.speculative.stats import GenerationStats
 
 
 @dataclass

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ConfigError
+from edge_runtime.errors import ConfigError
 
 PROMPT_KEYS = ("prompt", "text")  # `run --prompts-file` and `route --jsonl` read the same files
 

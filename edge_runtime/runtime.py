@@ -4,20 +4,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from .backends import CausalLM
-from .backends.base import default_threads
-from .chat import Message, encode_prompt
-from .config import Config, load_config
-from .experts import ExpertLoader
-from .fusion import strategy, verifiable
-from .generation import Generation, GenerationResult, Pieces, Request, TextStream
-from .memory import ModelPool, budget_bytes, peak_rss_bytes
-from .profile import measured_cost, verify_mode
-from .routing import Route, Routing
-from .sampling import SamplingParams
-from .speculative.decoder import Decoder
-from .speculative.drafters import Drafter
-from .speculative.factory import DrafterFactory
+from edge_runtime.models.backends import CausalLM
+from edge_runtime.models.backends.base import default_threads
+from edge_runtime.chat import Message, encode_prompt
+from edge_runtime.config import Config, load_config
+from edge_runtime.models.loader import ExpertLoader
+from edge_runtime.fusion import strategy, verifiable
+from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
+from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
+from edge_runtime.tuning.profile import measured_cost, verify_mode
+from edge_runtime.router.routing import Route, Routing
+from edge_runtime.sampling import SamplingParams
+from edge_runtime.speculative.decoder import Decoder
+from edge_runtime.speculative.drafters import Drafter
+from edge_runtime.speculative.factory import DrafterFactory
 
 
 class Runtime:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import PromptError
+from edge_runtime.errors import PromptError
 
 
 @dataclass(frozen=True)

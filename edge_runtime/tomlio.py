@@ -9,7 +9,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from .errors import ConfigError
+from edge_runtime.errors import ConfigError
 
 
 def load_toml_text(text: str, origin: str) -> dict[str, Any]:

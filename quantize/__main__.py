@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from edge_runtime.cli import guarded
+from edge_runtime.cli.options import guarded
 
 
 def _parser() -> argparse.ArgumentParser:

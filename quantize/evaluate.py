@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_runtime.backends import open_model
-from edge_runtime.backends.base import CausalLM
+from edge_runtime.models.backends import open_model
+from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import PromptError
 from edge_runtime.sampling import log_softmax
 

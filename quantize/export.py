@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from tqdm import tqdm
 
-from edge_runtime.backends.onnx import CONTEXT_KEY, KV_BUFFER_KEY
+from edge_runtime.models.backends.onnx import CONTEXT_KEY, KV_BUFFER_KEY
 from edge_runtime.errors import ModelFileError
 
 from .decoder_graph import build_decoder

@@ -17,10 +17,10 @@ from gguf import GGUFReader
 from gguf.constants import LlamaFileType
 from tqdm import tqdm
 
-from edge_runtime.backends.base import default_threads
-from edge_runtime.backends.gguf import _forward_llama_log, _init_backend
+from edge_runtime.models.backends.base import default_threads
+from edge_runtime.models.backends.gguf import _forward_llama_log, _init_backend
 from edge_runtime.errors import ConfigError, ModelFileError
-from edge_runtime.gguf_file import read_gguf
+from edge_runtime.models.header import read_gguf
 
 from .output import atomic_output
 

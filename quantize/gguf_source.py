@@ -14,7 +14,7 @@ from gguf import GGUFReader, GGUFValueType, GGUFWriter
 from gguf.quants import dequantize
 
 from edge_runtime.errors import ModelFileError
-from edge_runtime.gguf_file import GGUFInfo, read_gguf
+from edge_runtime.models.header import GGUFInfo, read_gguf
 
 from .decoder_graph import DecoderSpec
 

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from edge_runtime.backends.onnx import find_model_file
+from edge_runtime.models.backends.onnx import find_model_file
 from edge_runtime.errors import ModelFileError
 
 from .output import atomic_output

@@ -35,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.lib_dir:
         os.environ["LLAMA_CPP_LIB_PATH"] = args.lib_dir
-    from edge_runtime.backends.gguf import GGUFModel
+    from edge_runtime.models.backends.gguf import GGUFModel
 
     path = Path(args.model_dir) / f"{SHAPE}-random-q4_k_m.gguf"
     if not path.exists():

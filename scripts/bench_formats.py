@@ -21,7 +21,7 @@ from benchlib import pyplot, save_figure
 
 def measure(path: Path, prompt_tokens: int, decode_tokens: int, threads: int) -> dict:
     """Runs in the child: load, prompt, decode, perplexity; peak RSS at the end."""
-    from edge_runtime.backends import open_model
+    from edge_runtime.models.backends import open_model
     from quantize.evaluate import default_text, file_size, negative_log_likelihoods
 
     started = time.perf_counter()
@@ -73,7 +73,7 @@ def prepare(gguf: Path, onnx: list[str], requant: list[str], models: Path) -> li
 
 
 def _file_type(path: Path) -> str:
-    from edge_runtime.gguf_file import read_gguf
+    from edge_runtime.models.header import read_gguf
 
     return read_gguf(path).file_type
 
@@ -117,7 +117,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, args.prompt_tokens, args.decode_tokens, args.threads)))
         return
-    from edge_runtime import catalog
+    from edge_runtime.models import catalog
 
     sources = args.gguf or [catalog.resolve("smollm2-135m-instruct-q4_1", fetch=True)]
     models = args.out_dir / "models"

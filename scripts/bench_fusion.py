@@ -2,8 +2,8 @@
 the runtime's public API only: `Runtime(config).generate(...)` and the result's `fusion` field.
 
 Scoring: a code reply passes when its code passes the task's hidden tests (run with
-`edge_runtime.verify.sandbox`; never shown to a model); a number reply when its final number
-(`edge_runtime.verify.answers.final_number`: decimals and thousands separators allowed) is the answer.
+`edge_runtime.evidence.sandbox`; never shown to a model); a number reply when its final number
+(`edge_runtime.evidence.answers.final_number`: decimals and thousands separators allowed) is the answer.
 
 The team is the packaged one without `writing` (code = Qwen2.5-Coder-1.5B, general = 0.5B), so the
 methods compare those two and their fusions:
@@ -39,9 +39,9 @@ from benchlib import ROOT, bar_chart, markdown_table
 from edge_runtime.config import Config, RouterConfig, load_config
 from edge_runtime.generation import GenerationResult
 from edge_runtime.runtime import Runtime
-from edge_runtime.verify.answers import final_number, normal_form
-from edge_runtime.verify.checks import extract_code
-from edge_runtime.verify.sandbox import run_python
+from edge_runtime.evidence.answers import final_number, normal_form
+from edge_runtime.evidence.checks import extract_code
+from edge_runtime.evidence.sandbox import run_python
 
 SINGLES = ("code", "general")
 AS_FUSION_ASKS = "code, asked as fusion asks"  # code tasks: "only the code"; the same answer otherwise

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Shapes of the default experts, read from the real files (both GGUFs store output.weight; with the rule
 # below the tensor type counts match theirs exactly: 1.5B Q4_K 169, Q6_K 29, F32 141; 0.5B Q5_0 133, Q8_0 13,
-# Q4_K 12, Q6_K 12, F32 121) (`python -c "from edge_runtime.gguf_file import
+# Q4_K 12, Q6_K 12, F32 121) (`python -c "from edge_runtime.models.header import
 # read_gguf; ..."` on ~/.cache/edge-runtime/models) and of Qwen2.5-7B-Instruct (its config.json).
 SHAPES = {
     "qwen2.5-0.5b": dict(n_embd=896, n_layer=24, n_head=14, n_head_kv=2, n_ff=4864, n_vocab=151936, tied=False),
@@ -321,8 +321,8 @@ def cpu_acceptance(kinds: tuple[str, ...] = ("code-edit", "code-complete"), max_
     """Per-token acceptance of lookup and of the 0.5B draft for the real code expert on this CPU, every
     proposal verified (min_draft = the cap), greedy exact mode: acceptance is a property of the models
     and the text, not of the hardware."""
-    from edge_runtime.backends.gguf import GGUFModel
-    from edge_runtime.catalog import resolve
+    from edge_runtime.models.backends.gguf import GGUFModel
+    from edge_runtime.models.catalog import resolve
     from edge_runtime.chat import encode_prompt
     from edge_runtime.config import load_config
     from edge_runtime.sampling import Sampler, SamplingParams
@@ -435,8 +435,8 @@ def main() -> None:
     os.environ["LLAMA_CPP_LIB_PATH"] = str(lib_dir)
     bench_bin = lib_dir / "llama-bench"
 
-    from edge_runtime.backends import gguf as backend
-    from edge_runtime.backends.ggml_devices import list_devices
+    from edge_runtime.models.backends import gguf as backend
+    from edge_runtime.models.backends.ggml_devices import list_devices
 
     devs = [d.as_dict() for d in list_devices()]
     res["devices"] = devs
@@ -548,8 +548,8 @@ def main() -> None:
     res["cpu_vs_gpu_logits"] = section("GPU vs CPU logits (tiny F32 model)", 20)(cpu_vs_gpu)
 
     def vram() -> dict:
-        from edge_runtime.backends.ggml_devices import device_memory
-        from edge_runtime.memory import split_footprint
+        from edge_runtime.models.backends.ggml_devices import device_memory
+        from edge_runtime.memory.budget import split_footprint
 
         outv = {}
         for name in ("qwen2.5-1.5b", "qwen2.5-7b"):

@@ -28,7 +28,7 @@ PROMPTS = [  # written for this benchmark: one per domain, and code twice to for
 WORKER = """
 import json, sys, time
 from edge_runtime.runtime import Runtime
-from edge_runtime.memory import peak_rss_bytes
+from edge_runtime.memory.budget import peak_rss_bytes
 budget, max_tokens = sys.argv[1], int(sys.argv[2])
 prompts = json.loads(sys.argv[3])
 rt = Runtime(memory_budget=budget, threads=2)

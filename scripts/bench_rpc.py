@@ -21,7 +21,7 @@ from typing import Any
 from benchlib import ROOT, bar_chart, markdown_table
 
 from edge_runtime.config import parse_config
-from edge_runtime.rpc_cli import start_local_server
+from edge_runtime.cli.rpc import start_local_server
 from edge_runtime.runtime import Runtime
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."

@@ -16,9 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from benchlib import ROOT, bar_chart, ensure_llama_tools, llama_bench_tps, llama_speculative, markdown_table
-from edge_runtime.backends.base import value_type
-from edge_runtime.backends.gguf import GGUFModel
-from edge_runtime.catalog import resolve
+from edge_runtime.models.backends.base import value_type
+from edge_runtime.models.backends.gguf import GGUFModel
+from edge_runtime.models.catalog import resolve
 from edge_runtime.chat import encode_prompt
 from edge_runtime.config import load_config
 from edge_runtime.sampling import Sampler, SamplingParams

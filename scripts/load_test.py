@@ -81,7 +81,7 @@ def free_port() -> int:
 
 def start_server(args: argparse.Namespace, key: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "edge_runtime.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--max-queue", str(args.max_queue if args.max_queue is not None else args.clients)]
     for flag, value in (("--config", args.config), ("--threads", args.threads),
                         ("--memory-budget", args.memory_budget)):

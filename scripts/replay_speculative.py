@@ -18,8 +18,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchlib import ROOT, bar_chart, markdown_table
-from edge_runtime.backends.gguf import GGUFModel
-from edge_runtime.catalog import resolve
+from edge_runtime.models.backends.gguf import GGUFModel
+from edge_runtime.models.catalog import resolve
 from edge_runtime.chat import encode_prompt
 from edge_runtime.config import SpeculativeConfig, load_config
 from edge_runtime.speculative.costs import step_seconds, verify_cost_curve

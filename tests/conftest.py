@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_runtime.catalog import resolve
+from edge_runtime.models.catalog import resolve
 
 SMOL = "smollm2-135m-instruct-q4_1"
 QWEN_05 = "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -21,7 +21,7 @@ def model_path(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def smol():
-    from edge_runtime.backends.gguf import GGUFModel
+    from edge_runtime.models.backends.gguf import GGUFModel
 
     model = GGUFModel(model_path(SMOL), name="smol", n_ctx=1024, n_threads=2)
     yield model
@@ -30,7 +30,7 @@ def smol():
 
 @pytest.fixture(scope="session")
 def qwen15():
-    from edge_runtime.backends.gguf import GGUFModel
+    from edge_runtime.models.backends.gguf import GGUFModel
 
     model = GGUFModel(model_path(QWEN_15), name="qwen15", n_ctx=2048, n_threads=2)
     yield model
@@ -39,7 +39,7 @@ def qwen15():
 
 @pytest.fixture(scope="session")
 def qwen05():
-    from edge_runtime.backends.gguf import GGUFModel
+    from edge_runtime.models.backends.gguf import GGUFModel
 
     model = GGUFModel(model_path(QWEN_05), name="qwen05", n_ctx=2048, n_threads=2)
     yield model

@@ -2,10 +2,10 @@
 can be checked), by one of these strategies."""
 from __future__ import annotations
 
-from .base import FusionStrategy, Team, drain
-from .best_of import BestOfFusion, score_response
-from .mixture import MixtureFusion, MixtureLM
-from .verified import VerifiedFusion, verifiable
+from edge_runtime.fusion.base import FusionStrategy, Team, drain
+from edge_runtime.fusion.best_of import BestOfFusion, score_response
+from edge_runtime.fusion.mixture import MixtureFusion, MixtureLM
+from edge_runtime.fusion.verified import VerifiedFusion, verifiable
 
 STRATEGIES: dict[str, type] = {"mixture": MixtureFusion, "best-of": BestOfFusion, "verify": VerifiedFusion}
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from ..backends.base import CausalLM
-from ..experts import ExpertLoader
-from ..generation import GenerationResult, Pieces, Request
-from ..routing import Route
-from ..speculative.drafters import Drafter
-from ..speculative.factory import DrafterFactory
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.models.loader import ExpertLoader
+from edge_runtime.generation import GenerationResult, Pieces, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.speculative.drafters import Drafter
+from edge_runtime.speculative.factory import DrafterFactory
 
 
 class Team(Protocol):

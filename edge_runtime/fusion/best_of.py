@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..backends.base import CausalLM
-from ..chat import encode_prompt
-from ..errors import EdgeRuntimeError
-from ..generation import GenerationResult, Pieces, Request
-from ..routing import Route
-from ..sampling import log_softmax
-from .base import Team, drain
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.chat import encode_prompt
+from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.generation import GenerationResult, Pieces, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.sampling import log_softmax
+from edge_runtime.fusion.base import Team, drain
 
 
 def score_response(scorer: CausalLM, prompt_ids: list[int], response: str, chunk: int = 8) -> float:

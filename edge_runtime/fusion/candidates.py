@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..chat import Message
-from ..generation import GenerationResult, Request
-from ..routing import Route
-from .base import Team, drain
+from edge_runtime.chat import Message
+from edge_runtime.generation import GenerationResult, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.fusion.base import Team, drain
 
 SAMPLE_TEMPERATURE = 0.7  # diverse enough to leave the greedy answer's mistakes, still on topic
 PROGRAM_ASK = ("{}\n\nDo not answer in words. Write a short Python program that computes the answer and prints "

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from ..generation import Request
-from ..verify.answers import asks_for_number, final_number, program_answer, vote
-from ..verify.checks import Check, extract_checks, extract_code, function_name, run_checks
-from .base import Team
-from .best_of import score_answers
-from .candidates import Candidate
+from edge_runtime.generation import Request
+from edge_runtime.evidence.answers import asks_for_number, final_number, program_answer, vote
+from edge_runtime.evidence.checks import Check, extract_checks, extract_code, function_name, run_checks
+from edge_runtime.fusion.base import Team
+from edge_runtime.fusion.best_of import score_answers
+from edge_runtime.fusion.candidates import Candidate
 
 
 class Judge(Protocol):

@@ -8,15 +8,15 @@ from typing import Sequence
 
 import numpy as np
 
-from ..backends.base import CausalLM
-from ..chat import encode_prompt
-from ..errors import EdgeRuntimeError
-from ..generation import Pieces, Request
-from ..routing import Route
-from ..sampling import log_softmax
-from ..speculative.drafters import check_compatible
-from .base import Team
-from .best_of import BestOfFusion
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.chat import encode_prompt
+from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.generation import Pieces, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.sampling import log_softmax
+from edge_runtime.speculative.drafters import check_compatible
+from edge_runtime.fusion.base import Team
+from edge_runtime.fusion.best_of import BestOfFusion
 
 
 class MixtureLM:

@@ -7,15 +7,15 @@ import time
 from dataclasses import replace
 from typing import Sequence
 
-from ..config import Config
-from ..errors import EdgeRuntimeError
-from ..generation import Pieces, Request
-from ..routing import Route
-from ..verify.answers import asks_for_number
-from ..verify.checks import extract_checks
-from .base import Team
-from .candidates import Candidate, Spec, generate, lineup
-from .judges import Judge, choose
+from edge_runtime.config import Config
+from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.generation import Pieces, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.evidence.answers import asks_for_number
+from edge_runtime.evidence.checks import extract_checks
+from edge_runtime.fusion.base import Team
+from edge_runtime.fusion.candidates import Candidate, Spec, generate, lineup
+from edge_runtime.fusion.judges import Judge, choose
 
 
 def verifiable(prompt: str, execute_code: bool) -> bool:

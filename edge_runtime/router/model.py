@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import ModelFileError
-from .language import detect_language
+from edge_runtime.errors import ModelFileError
+from edge_runtime.router.language import detect_language
 
 BUILTIN = "builtin"
 MAX_CHARS = 2000  # a longer prompt is routed on its first and last 1,000 characters (bounds latency)

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DOMAINS
-from ..errors import ConfigError, EdgeRuntimeError
-from ..jsonl import read_jsonl
-from ..sampling import log_softmax
+from edge_runtime.config import DOMAINS
+from edge_runtime.errors import ConfigError, EdgeRuntimeError
+from edge_runtime.jsonl import read_jsonl
+from edge_runtime.sampling import log_softmax
 
 # Every character for which str.isspace() is true (Python's `\s`), spelled out for RE2.
 WHITESPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"

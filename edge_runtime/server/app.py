@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..chat import validate_messages
-from ..errors import EdgeRuntimeError
-from ..runtime import Runtime
-from .handlers import Handlers, ServerSettings, model_card
-from .responses import CHAT, TEXT, APIError, api_error
-from .schema import ChatRequest, CompletionRequest
+from edge_runtime.chat import validate_messages
+from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.runtime import Runtime
+from edge_runtime.server.handlers import Handlers, ServerSettings, model_card
+from edge_runtime.server.responses import CHAT, TEXT, APIError, api_error
+from edge_runtime.server.schema import ChatRequest, CompletionRequest
 
 __all__ = ["ServerSettings", "create_app"]
 

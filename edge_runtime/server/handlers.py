@@ -16,13 +16,13 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from ..chat import Message
-from ..generation import GenerationResult
-from ..memory import rss_bytes
-from ..runtime import Runtime
-from .queue import ERROR, PIECE, ClientGone, Job, QueueFull, Worker
-from .responses import CHAT, APIError, JobStream, Shape, too_large, api_error, runtime_stats, sse, usage
-from .schema import ChatRequest, CompletionRequest, describe
+from edge_runtime.chat import Message
+from edge_runtime.generation import GenerationResult
+from edge_runtime.memory.budget import rss_bytes
+from edge_runtime.runtime import Runtime
+from edge_runtime.server.queue import ERROR, PIECE, ClientGone, Job, QueueFull, Worker
+from edge_runtime.server.responses import CHAT, APIError, JobStream, Shape, too_large, api_error, runtime_stats, sse, usage
+from edge_runtime.server.schema import ChatRequest, CompletionRequest, describe
 
 AUTO = "auto"
 OWNER = "edge-runtime"

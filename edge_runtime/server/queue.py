@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Awaitable, Callable
 
-from ..generation import Generation
+from edge_runtime.generation import Generation
 
 PIECE, DONE, ERROR = "piece", "done", "error"
 WAITING, RUNNING, FINISHED = "waiting", "running", "finished"

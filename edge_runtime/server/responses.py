@@ -21,9 +21,9 @@ from typing import Any, AsyncIterator
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..errors import BudgetError, EdgeRuntimeError, PromptError
-from ..generation import GenerationResult
-from .queue import Job
+from edge_runtime.errors import BudgetError, EdgeRuntimeError, PromptError
+from edge_runtime.generation import GenerationResult
+from edge_runtime.server.queue import Job
 
 log = logging.getLogger("edge_runtime.server")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..sampling import SamplingParams
+from edge_runtime.sampling import SamplingParams
 
 MAX_STOP = 4  # OpenAI's limit on stop strings
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..backends.base import CausalLM
+from edge_runtime.models.backends.base import CausalLM
 
 
 def step_seconds(model: CausalLM, ids: list[int], steps: int = 16) -> float:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from ..backends.base import CausalLM
-from ..errors import PromptError
-from ..sampling import Sampler, SamplingParams
-from .drafters import Draft, Drafter
-from .policy import DraftPolicy, VerifyCost
-from .stats import GenerationStats
-from .verify import verify_greedy, verify_stochastic
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.errors import PromptError
+from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.speculative.drafters import Draft, Drafter
+from edge_runtime.speculative.policy import DraftPolicy, VerifyCost
+from edge_runtime.speculative.stats import GenerationStats
+from edge_runtime.speculative.verify import verify_greedy, verify_stochastic
 
 
 class Decoder:

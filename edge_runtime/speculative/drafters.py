@@ -13,9 +13,9 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from ..backends.base import CausalLM
-from ..errors import IncompatibleDraftError
-from ..sampling import Sampler
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.errors import IncompatibleDraftError
+from edge_runtime.sampling import Sampler
 
 
 @dataclass

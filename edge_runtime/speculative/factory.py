@@ -1,12 +1,12 @@
 """Which drafter an expert gets: lookup, its draft model, or both, by mode and by what pays here."""
 from __future__ import annotations
 
-from ..backends.base import CausalLM
-from ..config import ExpertConfig, SpeculativeConfig
-from ..errors import BudgetError, ConfigError, ModelFileError
-from ..experts import ExpertLoader, weight_bytes
-from ..sampling import Sampler, SamplingParams
-from .drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter, check_compatible
+from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.config import ExpertConfig, SpeculativeConfig
+from edge_runtime.errors import BudgetError, ConfigError, ModelFileError
+from edge_runtime.models.loader import ExpertLoader, weight_bytes
+from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.speculative.drafters import CombinedDrafter, Drafter, ModelDrafter, PromptLookupDrafter, check_compatible
 
 # A model draft pays on a memory-bound CPU only when its step is far cheaper than the target's;
 # the step cost follows the weight bytes read. Measured: the 0.5B at 44% of the 1.5B loses (0.62x).

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .drafters import Drafter
-from .policy import DraftPolicy, VerifyCost
+from edge_runtime.speculative.drafters import Drafter
+from edge_runtime.speculative.policy import DraftPolicy, VerifyCost
 
 
 @dataclass(frozen=True)

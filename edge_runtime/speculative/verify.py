@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sampling import Sampler
-from .drafters import Draft
+from edge_runtime.sampling import Sampler
+from edge_runtime.speculative.drafters import Draft
 
 
 def verify_greedy(draft: Draft, logits: np.ndarray, sampler: Sampler,

@@ -1,0 +1,29 @@
+"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve | tune.
+
+One module per subcommand group; the shared options and the error boundary live in options.py.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from edge_runtime.cli import generate, models, router, rpc, serve
+from edge_runtime.cli.options import guarded
+from edge_runtime.tuning import tune
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge-runtime", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (models, generate, router, serve, rpc, tune):
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return guarded(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""`edge-runtime serve`: the OpenAI-compatible endpoint (edge_runtime.server) behind uvicorn.
+
+FastAPI and uvicorn are imported only when the command runs, so an install without the `[server]`
+extra keeps every other command.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+from edge_runtime.cli.options import add_runtime_options, open_runtime
+from edge_runtime.errors import ConfigError
+
+SERVER_PACKAGES = {"fastapi", "uvicorn", "starlette", "pydantic"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the `serve` subcommand to the CLI's subparsers."""
+    p = subparsers.add_parser("serve", help="an OpenAI-compatible HTTP endpoint (needs edge-runtime[server])")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--api-key", default=os.environ.get("EDGE_RUNTIME_API_KEY"),
+                   help="require `Authorization: Bearer KEY` (default: $EDGE_RUNTIME_API_KEY, or none)")
+    add_runtime_options(p)
+    p.add_argument("--max-queue", type=int, default=8,
+                   help="requests that may wait behind the running one; more get 429 (default 8)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from edge_runtime.server.app import ServerSettings, create_app
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVER_PACKAGES:
+            raise
+        raise ConfigError(f"`serve` needs {exc.name}, which is not installed",
+                          "install edge-runtime[server]  (pip install 'edge-runtime[server]')") from None
+    if args.max_queue < 0:
+        raise ConfigError(f"--max-queue must be >= 0, got {args.max_queue}")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.host not in LOOPBACK and not args.api_key:
+        print(f"warning: listening on {args.host} without --api-key: anyone who can reach it can use it",
+              file=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    runtime = open_runtime(args)
+    try:
+        app = create_app(runtime, ServerSettings(api_key=args.api_key, max_queue=args.max_queue))
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
+    finally:
+        runtime.close()
+    return 0
