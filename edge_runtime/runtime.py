@@ -12,7 +12,7 @@ from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.fusion import strategy, verifiable
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
-from edge_runtime.tuning.profile import measured_cost, verify_mode
+from edge_runtime.tuning.profile import verify_mode
 from edge_runtime.router.routing import Route, Routing
 from edge_runtime.sampling import SamplingParams
 from edge_runtime.speculative.decoder import Decoder
@@ -26,7 +26,7 @@ class Runtime:
         self.config = config or load_config()
         self.threads = threads or self.config.threads or default_threads()
         self.budget = budget_bytes(memory_budget or self.config.memory_budget)  # the whole process
-        self.pool = ModelPool(self.budget)
+        self.pool = ModelPool(self.budget, self.config.gpu_memory_budget)
         self.routing = Routing(self.config)
         self.loader = ExpertLoader(self.config, self.pool, self.threads)
         self.drafters = DrafterFactory(self.config.speculative, self.loader)
@@ -84,7 +84,7 @@ class Runtime:
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
             decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
-                                                    fast_max_draft=spec.fast_max_draft, cost=measured_cost(profile))
+                                                    fast_max_draft=spec.fast_max_draft, cost=profile.cost() if profile else None)
         decoder.drafter = drafter
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edge_runtime.cli import generate, models, router, rpc, serve
+from edge_runtime.cli import generate, models, router, rpc, serve, tune
 from edge_runtime.cli.options import guarded
-from edge_runtime.tuning import tune
 
 
 def build_parser() -> argparse.ArgumentParser:
