@@ -436,7 +436,7 @@ def main() -> None:
     bench_bin = lib_dir / "llama-bench"
 
     from edge_runtime.models.backends import gguf as backend
-    from edge_runtime.models.backends.ggml_devices import list_devices
+    from edge_runtime.models.backends.ggml import list_devices
 
     devs = [d.as_dict() for d in list_devices()]
     res["devices"] = devs
@@ -548,7 +548,7 @@ def main() -> None:
     res["cpu_vs_gpu_logits"] = section("GPU vs CPU logits (tiny F32 model)", 20)(cpu_vs_gpu)
 
     def vram() -> dict:
-        from edge_runtime.models.backends.ggml_devices import device_memory
+        from edge_runtime.models.backends.ggml import device_memory
         from edge_runtime.memory.budget import split_footprint
 
         outv = {}

@@ -11,7 +11,7 @@ import pytest
 
 from edge_runtime.cli.main import main
 from edge_runtime.config import load_config, parse_config
-from edge_runtime.models.backends.ggml_devices import gpu_devices, list_devices
+from edge_runtime.models.backends.ggml import gpu_devices, list_devices
 from edge_runtime.errors import ConfigError
 from edge_runtime.models.header import read_gguf
 from edge_runtime.memory.budget import estimate_footprint, fit_gpu_layers, offloaded, split_footprint
@@ -122,7 +122,7 @@ def test_lookup_continues_a_repeating_text():
 @needs_gpu
 def test_gpu_vram_plan_matches_the_device():
     from edge_runtime.models.backends.gguf import GGUFModel
-    from edge_runtime.models.backends.ggml_devices import device_memory
+    from edge_runtime.models.backends.ggml import device_memory
 
     gpu = gpu_devices()[0]
     path = gpu_model()
