@@ -80,9 +80,9 @@ class Config:
     kv_type: str = "f16"
     mmap: bool = True
     mlock: bool = False
-    repack: bool = False  # llama.cpp's repacked CPU weights (loaded with mmap off: no second copy); faster
-    # gemm batches, but bit-exact verify batches only up to 3 tokens (1.5B, AVX-512)
-    tuned: bool = True  # use `edge-runtime tune`'s profile per model file (layout, repack, verify default) when present
+    repack: bool = False  # with tuned off: llama.cpp's repacked CPU weights (loaded with mmap off: no second copy)
+    tuned: bool = True  # each GGUF loads as measured here: first-load probe (repack), or tune's profile (layout,
+    # repack, verify default, cost curve)
     max_layout_loss: float = 0.05  # the most perplexity loss (0.05: 5%) tune accepts for a layout variant
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
     fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify
