@@ -57,11 +57,13 @@ def test_probes_ramp_up_while_accepted_whole_and_stop_at_a_miss():
     assert min(lengths[first + 3:]) >= 8  # long drafts, where alone on this curve they pay
 
     always_wrong, lengths = _cpu_like_policy(), []
-    for _ in range(24):
+    for _ in range(64):
         n = always_wrong.verify_length("lookup", 16)
         lengths.append(n)
         always_wrong.observe("lookup", n, 0, _cpu_seconds(n + 1))
-    assert max(lengths) == 1 and sum(lengths) == 3  # a one-token probe every 8th step, no ramp
+    # one-token probes, no ramp, ever further apart while they fail (8, 16, 32 plain steps): on a CPU
+    # where a probe costs 0.7 of a step more than it earns, fixed probes every 8 steps cost 3% of the reply
+    assert max(lengths) == 1 and [i for i, n in enumerate(lengths) if n] == [7, 23, 55]
 
 
 def test_lookup_keeps_following_the_place_it_copies():
@@ -94,3 +96,13 @@ def test_policy_starting_from_measured_costs_skips_drafts_that_cannot_pay():
     assert DraftPolicy(4).verify_length("lookup", 4) >= 1  # the prior: a token for a third of a step pays
     expensive = VerifyCost.measured({size: float(size) for size in range(1, 6)}, step_s=0.03)
     assert DraftPolicy(4, cost=expensive).verify_length("lookup", 4) == 0  # b tokens cost b steps
+
+
+def test_a_probe_accepted_whole_brings_probes_back_to_every_eighth_step():
+    policy, lengths = _cpu_like_policy(), []
+    for step in range(40):
+        n = policy.verify_length("lookup", 1)  # the drafter offers one token: no ramp beyond it
+        lengths.append(n)
+        policy.observe("lookup", n, n if step >= 23 else 0, _cpu_seconds(n + 1))  # the text starts copying
+    probes = [i for i, n in enumerate(lengths) if n]
+    assert probes[:2] == [7, 23] and probes[2] <= 23 + policy.probe_every
