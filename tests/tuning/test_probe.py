@@ -27,7 +27,8 @@ def answer(cfg_raw: dict) -> list[str]:
         runtime.close()
 
 
-def test_first_load_measures_both_settings_once_and_says_so(fresh_home, capfd):
+def test_first_load_measures_both_settings_once_and_says_so(fresh_home, capfd, monkeypatch):
+    monkeypatch.setattr("edge_runtime.tuning.probe.machine_is_busy", lambda: False)
     cfg = {"context": 512, "experts": {"w": {"model": str(fresh_home)}}}
     answer(cfg)
     profile = tuned(fresh_home, 1)
@@ -37,6 +38,18 @@ def test_first_load_measures_both_settings_once_and_says_so(fresh_home, capfd):
     assert f"first load of {fresh_home.name} on this machine" in capfd.readouterr().err
     answer(cfg)  # a second process run: the stored profile is used, nothing is measured again
     assert "first load" not in capfd.readouterr().err and tuned(fresh_home, 1) == profile
+
+
+def test_a_probe_on_a_busy_machine_serves_its_process_and_is_not_kept(fresh_home, capfd, monkeypatch):
+    monkeypatch.setattr("edge_runtime.tuning.probe.machine_is_busy", lambda: True)
+    cfg = parse_config({"context": 512, "experts": {"w": {"model": str(fresh_home)}}}, "t.toml")
+    runtime = Runtime(cfg, threads=1)
+    try:
+        runtime.generate("Say hi.", expert="w", max_tokens=4, draft="none")
+        assert "not kept: the machine was busy" in capfd.readouterr().err and tuned(fresh_home, 1) is None
+        assert runtime.loader.profile(fresh_home).source == PROBE  # this process loads as measured
+    finally:
+        runtime.close()
 
 
 def test_tuned_off_and_a_budget_too_small_for_both_settings_skip_the_probe(fresh_home, capfd):
