@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchlib import ROOT, bar_chart, markdown_table
+from benchlib import ROOT, bar_chart, markdown_table, read_records
 from edge_runtime.models.backends.gguf import GGUFModel
 from edge_runtime.models.catalog import resolve
 from edge_runtime.chat import encode_prompt
@@ -53,7 +53,7 @@ def record(args: argparse.Namespace, spec: SpeculativeConfig) -> tuple[list[dict
     path = resolve(load_config().expert(args.expert).model)
     target = GGUFModel(path, name=args.expert, n_ctx=4096, n_threads=args.threads, repack=args.repack,
                        use_mmap=not args.repack)
-    prompts = [json.loads(line) for line in Path(args.prompts).read_text().splitlines() if line.strip()]
+    prompts = read_records(args.prompts)
     plain = Decoder(target, None)
     records = []
     for p in tqdm([p for p in prompts if p["kind"] in args.kinds.split(",")], desc="record", unit="prompt"):
