@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchlib import ROOT, read_records
+from benchlib import ROOT, copying_prompt, one_expert_runtime, read_records
 from gpu_report import load_results, report
 from random_gguf import SHAPES, TINY, write_model
 from edge_runtime.models.backends.exactness import batches_and_steps
@@ -350,17 +350,11 @@ def e2e_run(rt: Any, name: str, run: tuple[str, str, str, str], sizes: list[int]
 def e2e_target(models: dict[str, Path], name: str, threads: int) -> dict:
     """Plain, lookup and model drafting through Runtime on one target shape (0.5B draft), on a prompt the
     random model copies (its own continuation repeated) and on one it does not."""
-    from edge_runtime.config import Config, ExpertConfig
-    from edge_runtime.runtime import Runtime
-    from edge_runtime.sampling import SamplingParams
-
-    experts = {"t": ExpertConfig("t", str(models[name]), ["general"], gpu_layers="all",
-                                 draft=str(models["qwen2.5-0.5b"]))}
-    rt = Runtime(Config(experts=experts, default_expert="t", context=4096), memory_budget="64GB", threads=threads)
+    rt = one_expert_runtime(models[name], gpu_layers="all", draft=models["qwen2.5-0.5b"], memory_budget="64GB",
+                            threads=threads)
     model = rt.loader.expert("t")
     sizes = count_batches(model)
-    first = rt.generate(SEED_PROMPT, expert="t", draft="none", max_tokens=320, raw=True, params=SamplingParams())
-    copy_prompt = SEED_PROMPT + first.text + SEED_PROMPT
+    copy_prompt, first = copying_prompt(rt, SEED_PROMPT, 320)
     rows: dict = {"sample": first.text[:120], "load_notes": first.notes}
     # the curve again where these runs decode (attention over ~1k cached tokens, not ~100)
     at = len(model.tokenize(copy_prompt)) + 256

@@ -65,6 +65,25 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     return [row for _, row in read_jsonl(path, '{"kind": "...", "prompt": "..."}')]
 
 
+def one_expert_runtime(model: str | Path, *, gpu_layers: int | str = 0, draft: str | Path | None = None,
+                       **runtime_options: Any) -> Any:
+    """A Runtime whose only expert, "t", is `model` (with `draft` as its draft model), for timing one file."""
+    from edge_runtime.config import Config, ExpertConfig
+    from edge_runtime.runtime import Runtime
+
+    expert = ExpertConfig("t", str(model), ["general"], gpu_layers=gpu_layers, draft=str(draft) if draft else None)
+    return Runtime(Config(experts={"t": expert}, default_expert="t", context=4096), **runtime_options)
+
+
+def copying_prompt(runtime: Any, seed: str, max_tokens: int) -> tuple[str, Any]:
+    """seed + the model's own greedy continuation + seed again: greedy decoding of it repeats what the model
+    wrote, so drafting from the context pays (random weights included). Returns it and the first result."""
+    from edge_runtime.sampling import SamplingParams
+
+    first = runtime.generate(seed, expert="t", draft="none", max_tokens=max_tokens, raw=True, params=SamplingParams())
+    return seed + first.text + seed, first
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(v: Any) -> str:
         return f"{v:.2f}" if isinstance(v, float) else str(v)

@@ -136,8 +136,8 @@ def e2e_rows(name: str, rows: dict, curve: dict | None) -> list[str]:
         base, rel = (base_free, rel_free) if "not copying" in k else (base_copy, rel_copy)
         sizes = r["batch_sizes"]
         pred = ratio = "-"
-        if rel and sizes and not k.startswith("plain"):
-            p = len(sizes) * r["tokens_per_step"] / sum(batch_cost(rel, b) for b in sizes)
+        if rel and sizes and not k.startswith("plain"):  # a batch past the curve (a prefill) costs its last point
+            p = len(sizes) * r["tokens_per_step"] / sum(batch_cost(rel, min(b, max(rel))) for b in sizes)
             pred, ratio = f"{p:.2f}x", f"{(r['tps'] / base) / p:.0%}"
         eq = rows.get("equal_to_plain", {}).get(k)
         lines.append(f"| {name} | {k} | {r['tps']:.1f} | {r['tps'] / base:.2f}x | {r['tokens_per_step']:.2f} | "
