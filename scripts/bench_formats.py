@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchlib import pyplot, save_figure
+from benchlib import figure, pyplot, save_figure
 
 
 def measure(path: Path, prompt_tokens: int, decode_tokens: int, threads: int) -> dict:
@@ -87,6 +87,7 @@ def markdown(model: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@figure
 def chart(results: dict[str, list[dict]], out: Path) -> None:
     plt = pyplot()
 

@@ -31,6 +31,26 @@ needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="llama.cpp sees no GPU device
                                                    "machine); scripts/bench_gpu.py measures this on one")
 
 
+def test_devices_come_from_the_library_llama_cpp_python_was_pointed_at(tmp_path):
+    """LLAMA_CPP_LIB_PATH (how bench_gpu.py runs a CUDA build) holds for the device list too, not only for
+    libllama: llama_cpp's own _ggml module ignores it and found no library on the GPU machine."""
+    import shutil
+    import subprocess
+    import sys
+
+    import llama_cpp
+
+    libs = tmp_path / "libs"
+    shutil.copytree(Path(llama_cpp.__file__).parent / "lib", libs, symlinks=True)
+    probe = ("from edge_runtime.models.backends.ggml import ggml_lib, list_devices; "
+             "print(ggml_lib()._name); print(sorted(d.type for d in list_devices()))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                         env=os.environ | {"LLAMA_CPP_LIB_PATH": str(libs)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded, types = run.stdout.splitlines()
+    assert Path(loaded).parent == libs and "cpu" in types
+
+
 def test_devices_lists_the_cpu(capsys):
     devices = list_devices()
     cpu = [d for d in devices if d.type == "cpu"]

@@ -8,7 +8,9 @@ memory (cudaMemGetInfo, ...), for the CPU the host's, for an RPC device its serv
 from __future__ import annotations
 
 import ctypes
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 DEVICE_TYPES = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
 _p, _size = ctypes.c_void_p, ctypes.c_size_t
@@ -32,13 +34,27 @@ def ggml_lib() -> ctypes.CDLL:
     """libggml as llama_cpp loaded it, with the device and registry functions typed (once)."""
     global _lib
     if _lib is None:
-        from llama_cpp._ggml import libggml  # loads libllama's own libggml
-
+        libggml = _load_libggml()
         for name, (restype, argtypes) in _SIGNATURES.items():
             fn = getattr(libggml, name)
             fn.restype, fn.argtypes = restype, argtypes
         _lib = libggml
     return _lib
+
+
+def _load_libggml() -> ctypes.CDLL:
+    """The libggml beside the libllama that llama_cpp loaded. llama_cpp takes libllama from
+    LLAMA_CPP_LIB_PATH when it is set (a CUDA build carried to a GPU machine), but its own `_ggml`
+    module always reads its package's lib folder, so that case loads from the same folder here."""
+    override = os.environ.get("LLAMA_CPP_LIB_PATH")
+    if override is None:
+        from llama_cpp._ggml import libggml
+
+        return libggml
+    import llama_cpp  # noqa: F401 - libllama first: the libggml below is then the one it loaded
+    from llama_cpp._ctypes_extensions import load_shared_library
+
+    return load_shared_library("ggml", Path(override))
 
 
 @dataclass(frozen=True)
