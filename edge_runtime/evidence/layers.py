@@ -1,0 +1,123 @@
+"""Which of the sandbox's layers this machine allows, found once per process, and what follows from it.
+
+The strong layers are bubblewrap's namespaces (the child sees a minimal, read-only world with no
+network) and the seccomp filter; Landlock and cgroups add to them where the kernel and our privileges
+allow. `execute_code = "auto"` runs model code only with both strong layers; `true` runs with whatever
+there is (the audit-hook guard standing in for the rest) and warns; `false` never runs it.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import logging
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+
+from edge_runtime.evidence import cgroups, fence, seccomp
+
+log = logging.getLogger(__name__)
+EXECUTE_CODE = ("auto", True, False)
+
+
+@dataclass(frozen=True)
+class Layers:
+    bwrap: str | None  # the executable, or None
+    bwrap_origin: str  # where it came from, or why there is none
+    namespaces: str  # "" when bwrap built the child's namespaces here, else why not
+    seccomp: bool
+    landlock_abi: int  # 0: none
+    cgroup: cgroups.Parents
+    user: str
+
+    @property
+    def strong(self) -> bool:
+        """Both strong layers: the kernel, not the child's own interpreter, is the fence."""
+        return not self.namespaces and self.seccomp
+
+    def lines(self) -> list[str]:
+        """What `edge-runtime sandbox check` prints: each layer, on or off, and why."""
+        ns_ok = not self.namespaces
+        return [
+            f"bubblewrap:  {self.bwrap or 'missing'} ({self.bwrap_origin})",
+            "namespaces:  " + ("user, mount, pid, net, ipc, uts: yes" if ns_ok else f"no: {self.namespaces}"),
+            "seccomp:     " + (f"yes ({platform.machine()} filter)" if self.seccomp
+                               else f"no filter for {platform.machine()}" if not seccomp.supported()
+                               else "no: needs bubblewrap's namespaces" if not ns_ok
+                               else "no: bwrap refused the filter"),
+            "landlock:    " + (f"yes (ABI {self.landlock_abi})" if self.landlock_abi else "no (kernel without it)"),
+            "limits:      " + self.cgroup.describe + "; rlimits for CPU time, address space, file size",
+            f"running as:  {self.user}",
+        ]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 where it has none (or the call is refused)."""
+    if platform.system() != "Linux":
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    abi = libc.syscall(444, None, 0, 1)  # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(abi, 0)
+
+
+@functools.cache
+def probe() -> Layers:
+    """Try the fence once (bwrap with every namespace and the filter, running `pass`) and record what held."""
+    exe, origin = fence.bwrap()
+    why = "no bwrap" if exe is None else _try(with_seccomp=False)
+    filtered = seccomp.supported() and not why and not _try(with_seccomp=True)
+    user = "root" if os.getuid() == 0 else f"uid {os.getuid()}"
+    return Layers(exe, origin, why, filtered, landlock_abi(), cgroups.parents(), user)
+
+
+def _try(*, with_seccomp: bool) -> str:
+    """'' when the full fence starts here, else bwrap's own words on why not."""
+    read, write = os.pipe()
+    try:
+        os.write(write, seccomp.program() if with_seccomp else b"")
+        os.close(write)
+        argv = fence.command([], seccomp_fd=read if with_seccomp else None, tmpfs_bytes=1 << 20,
+                             argv=[fence.interpreter(), "-I", "-S", "-c", "pass"])
+        done = subprocess.run(argv, pass_fds=[read], env={}, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap did not start: {exc.__class__.__name__}"
+    finally:
+        os.close(read)
+    if done.returncode == 0:
+        return ""
+    text = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return (text[-1] if text else f"exit status {done.returncode}").removeprefix("bwrap: ")
+
+
+def normalize(value: object) -> str | bool:
+    """execute_code as given in TOML or on the command line: "auto", true or false."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "on", "yes", "1"}:
+        return True
+    if text in {"false", "off", "no", "0"}:
+        return False
+    if text == "auto":
+        return "auto"
+    raise ValueError(f"execute_code must be auto, true or false, got {value!r}")
+
+
+@functools.cache
+def allowed(execute_code: str | bool) -> bool:
+    """Whether model code runs under this setting here; says why not (or warns) once per process."""
+    if execute_code is False:
+        return False
+    layers = probe()
+    if layers.strong:
+        return True
+    missing = layers.namespaces or "no seccomp filter for this architecture"
+    if execute_code == "auto":
+        log.warning("execute_code = auto: model-written code will not run, the sandbox's strong layers are "
+                    "missing (%s); see `edge-runtime sandbox check`", missing)
+        return False
+    log.warning("execute_code = true: running model-written code WITHOUT the kernel fence (%s): only rlimits "
+                "and an audit hook stand between it and your files", missing)
+    return True
