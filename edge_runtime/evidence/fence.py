@@ -4,8 +4,9 @@ New user, mount, pid, net, ipc, uts (and cgroup, where possible) namespaces; a r
 binds of /usr (with the /bin, /lib, /lib64 links merged-/usr systems have) and of the Python install
 running us (base interpreter and virtual environment); a size-capped tmpfs at /tmp as the work
 directory, into which the candidate's files are copied from file descriptors (nothing of the host's
-is writable); a /proc of its own pid namespace; a /dev with null, zero and urandom only; no /etc, /home,
-/root or /work beyond those binds. bwrap sets no_new_privs and loads the seccomp filter just before
+is writable: the root itself is remounted read-only); a /proc of its own pid namespace; a /dev with null,
+zero and urandom only; no /etc, /home, /root or /work beyond those binds; no capabilities, even as root
+(whose uid 0 inside its own user namespace would otherwise keep them there). bwrap sets no_new_privs and loads the seccomp filter just before
 exec; `--die-with-parent` and the pid namespace take every process down with the run.
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def command(code_fd_args: list[str], *, seccomp_fd: int | None, tmpfs_bytes: int
         args += ["--dev-bind", device, device]
     if Path("/etc/ld.so.cache").exists():
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    args += code_fd_args + ["--chdir", WORK]
+    args += code_fd_args + ["--remount-ro", "/", "--chdir", WORK, "--cap-drop", "ALL"]
     for key, value in environment().items():
         args += ["--setenv", key, value]
     if seccomp_fd is not None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from edge_runtime.evidence import cgroups, fence, seccomp
 
 log = logging.getLogger(__name__)
-EXECUTE_CODE = ("auto", True, False)
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,13 @@ class Layers:
     landlock_abi: int  # 0: none
     cgroup: cgroups.Parents
     user: str
+
+    @property
+    def missing(self) -> str:
+        """The strong layer missing, in words ('' when none is)."""
+        if self.namespaces:
+            return f"no namespaces: {self.namespaces}"
+        return "" if self.seccomp else f"no seccomp filter ({platform.machine()})"
 
     @property
     def strong(self) -> bool:
@@ -91,33 +97,23 @@ def _try(*, with_seccomp: bool) -> str:
     return (text[-1] if text else f"exit status {done.returncode}").removeprefix("bwrap: ")
 
 
-def normalize(value: object) -> str | bool:
-    """execute_code as given in TOML or on the command line: "auto", true or false."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "on", "yes", "1"}:
-        return True
-    if text in {"false", "off", "no", "0"}:
-        return False
-    if text == "auto":
-        return "auto"
-    raise ValueError(f"execute_code must be auto, true or false, got {value!r}")
+def refusal(execute_code: str | bool) -> str:
+    """Why model code does not run under this setting here, or '' when it does."""
+    if execute_code is False:
+        return "code execution is off (execute_code = false)"
+    layers = probe()
+    if layers.strong or execute_code is True:
+        return ""
+    return f"the sandbox's kernel fence is incomplete here ({layers.missing}); see `edge-runtime sandbox check`"
 
 
 @functools.cache
 def allowed(execute_code: str | bool) -> bool:
     """Whether model code runs under this setting here; says why not (or warns) once per process."""
-    if execute_code is False:
-        return False
-    layers = probe()
-    if layers.strong:
-        return True
-    missing = layers.namespaces or "no seccomp filter for this architecture"
-    if execute_code == "auto":
-        log.warning("execute_code = auto: model-written code will not run, the sandbox's strong layers are "
-                    "missing (%s); see `edge-runtime sandbox check`", missing)
-        return False
-    log.warning("execute_code = true: running model-written code WITHOUT the kernel fence (%s): only rlimits "
-                "and an audit hook stand between it and your files", missing)
-    return True
+    why = refusal(execute_code)
+    if why and execute_code == "auto":
+        log.warning("execute_code = auto: model-written code will not run: %s", why)
+    elif execute_code is True and not probe().strong:
+        log.warning("execute_code = true: running model-written code WITHOUT the kernel fence (%s): only "
+                    "rlimits and an audit hook stand between it and your files", probe().missing)
+    return not why

@@ -94,7 +94,8 @@ def run_python(code: str, *, files: Mapping[str, str] | None = None, **limits: A
             cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-sandbox-", ignore_cleanup_errors=True))
             for name, text in sources.items():
                 Path(cwd, name).write_text(text, encoding="utf-8")
-            argv, fds = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, None)], []
+            landlock = cwd if layers.landlock_abi else None
+            argv, fds = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock)], []
         status_read, status_write = os.pipe()
         stack.callback(os.close, status_read)
         if fenced:

@@ -104,7 +104,7 @@ def test_without_execute_code_nothing_is_executed_and_the_notes_say_so(monkeypat
         raise AssertionError("model code ran without execute_code")
 
     monkeypatch.setattr(sandbox.subprocess, "Popen", refuse)
-    rt = runtime(fusion_max_candidates=2)
+    rt = runtime(execute_code=False, fusion_max_candidates=2)
     try:
         code = rt.generate(ADD, max_tokens=16)
         number = rt.generate(MULTIPLY, max_tokens=16)
