@@ -66,7 +66,7 @@ class SandboxResult:
     network_isolated: bool
     procs_capped: bool
     truncated: bool
-    limit: str | None = None  # the limit that ended it: timeout, cpu, memory, file size; None otherwise
+    limit: str | None = None  # the limit hit: memory (a process OOM-killed), timeout, cpu, file size; or None
 
     @property
     def ok(self) -> bool:
@@ -95,7 +95,7 @@ def run_python(code: str, *, files: Mapping[str, str] | None = None, **limits: A
             for name, text in sources.items():
                 Path(cwd, name).write_text(text, encoding="utf-8")
             landlock = cwd if layers.landlock_abi else None
-            argv, fds = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock)], []
+            argv, fds = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock, False)], []
         status_read, status_write = os.pipe()
         stack.callback(os.close, status_read)
         if fenced:
@@ -128,7 +128,7 @@ def _fenced_argv(stack: ExitStack, sources: Mapping[str, str], lim: Limits, laye
         fds.append(filter_fd)
     landlock = fence.WORK if layers.landlock_abi else None
     argv = fence.command(copies, seccomp_fd=filter_fd, tmpfs_bytes=lim.disk_bytes,
-                         argv=[fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock)])
+                         argv=[fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock, True)])
     return argv, fds, "/"
 
 
@@ -139,9 +139,9 @@ def _memfd(data: bytes) -> int:
     return fd
 
 
-def _script(lim: Limits, guard: bool, landlock_work: str | None) -> str:
+def _script(lim: Limits, guard: bool, landlock_work: str | None, fenced: bool) -> str:
     """The child's `-c` program: rlimits, Landlock, the guard if wanted, then main.py."""
-    parts = [f"_RLIMITS = {_rlimits(lim)!r}\n" + _LIMITS]
+    parts = [f"_RLIMITS = {_rlimits(lim, fenced)!r}\n" + _LIMITS]
     if landlock_work:
         parts.append(f"_LANDLOCK_WORK = {landlock_work!r}\n" + _LANDLOCK)
     return "\n".join([*parts, *([_GUARD] if guard else []), _START])
@@ -164,7 +164,7 @@ def _wait(proc: subprocess.Popen, timeout_s: float) -> bool:
         return True
 
 
-def _rlimits(lim: Limits) -> list[tuple[int, tuple[int, int]]]:
+def _rlimits(lim: Limits, fenced: bool) -> list[tuple[int, tuple[int, int]]]:
     """What the child sets on itself first: CPU seconds, address space, file size, no core dumps,
     and processes (per user; the kernel ignores it for root, where the cgroup is the cap)."""
     return [
@@ -172,7 +172,7 @@ def _rlimits(lim: Limits) -> list[tuple[int, tuple[int, int]]]:
         (resource.RLIMIT_AS, (lim.memory_bytes,) * 2),
         (resource.RLIMIT_FSIZE, (lim.file_bytes,) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
-        (resource.RLIMIT_NPROC, (_nproc_limit(lim.max_procs),) * 2),
+        (resource.RLIMIT_NPROC, ((lim.max_procs if fenced else _nproc_limit(lim.max_procs)),) * 2),
     ]
 
 
@@ -186,7 +186,8 @@ def _joining(groups: list[Path], argv: list[str]) -> list[str]:
 
 
 def _nproc_limit(max_procs: int) -> int:
-    """RLIMIT_NPROC counts all of this user's processes, so allow what is already running."""
+    """Without a user namespace of its own, RLIMIT_NPROC counts all of this user's processes, so allow what
+    is already running (inside one, the kernel counts the namespace's processes against it)."""
     uid = os.getuid()
     if uid == 0:
         return max_procs  # ignored by the kernel for root; the cgroup is the cap
@@ -238,8 +239,9 @@ def _result(code: int, timed_out: bool, seconds: float, streams: tuple[IO[bytes]
     stdout, cut_out = _read(streams[0], lim.max_output)
     stderr, cut_err = _read(streams[1], lim.max_output)
     killed_by = signal.Signals(-code).name if code < 0 else None
-    limit = ("timeout" if timed_out else "memory" if cgroups.oom_killed(groups)
-             else {"SIGXCPU": "cpu", "SIGXFSZ": "file size"}.get(killed_by or ""))
+    full = any(os.fstat(s.fileno()).st_size >= lim.file_bytes for s in streams)  # Python ignores SIGXFSZ: EFBIG
+    limit = ("memory" if cgroups.oom_killed(groups) else "timeout" if timed_out
+             else "file size" if full or killed_by == "SIGXFSZ" else "cpu" if killed_by == "SIGXCPU" else None)
     return SandboxResult(
         exit_code=code, stdout=stdout, stderr=stderr, timed_out=timed_out, killed_by=killed_by,
         seconds=seconds, fenced=fenced, network_isolated=fenced, truncated=cut_out or cut_err or killed_by == "SIGXFSZ",
