@@ -84,3 +84,20 @@ def user_mode() -> tuple[Mode | None, str]:
     return None, f"no interpreter uid {NOBODY} can run with this tree importable: {why}"
 
 
+
+
+def refuse_namespaces() -> None:
+    """A preexec_fn: this child and its descendants may not create namespaces, as on hosts that refuse
+    user namespaces (our own seccomp filter denies clone/unshare with namespace flags)."""
+    import ctypes
+
+    from edge_runtime.evidence import seccomp
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    code = ctypes.create_string_buffer(seccomp.program())
+    program = Program(len(code.raw) // 8, ctypes.addressof(code))
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(program), 0, 0) != 0:  # NO_NEW_PRIVS, SECCOMP
+        os._exit(99)
