@@ -9,8 +9,8 @@ size limit. On timeout the pid namespace's init is killed, which takes every pro
 
 Where bubblewrap cannot build the namespaces (layers.py finds out once per process), code runs only if
 the caller insists (`execute_code = true`): then as plain `python -I` in a host temporary directory,
-with the rlimits, the cgroup and the audit-hook guard (_guard.py), which is not a fence. docs/sandbox.md
-says what each layer stops.
+with the rlimits, Landlock where the kernel has it, the cgroup and the audit-hook guard (_guard.py),
+which is not a fence. docs/sandbox.md says what each layer stops.
 """
 from __future__ import annotations
 
@@ -88,22 +88,17 @@ def run_python(code: str, *, files: Mapping[str, str] | None = None, **limits: A
         groups = stack.enter_context(cgroups.limited(lim.max_procs, lim.memory_bytes))
         out, err = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
         sources = {"main.py": code, **(files or {})}
-        if fenced:
-            argv, fds, cwd = _fenced_argv(stack, sources, lim, layers, guard)
-        else:
-            cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-sandbox-", ignore_cleanup_errors=True))
-            for name, text in sources.items():
-                Path(cwd, name).write_text(text, encoding="utf-8")
-            landlock = cwd if layers.landlock_abi else None
-            argv, fds = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock, False)], []
-        status_read, status_write = os.pipe()
+        status_read, status_write = os.pipe()  # bwrap reports the namespace init's pid here
         stack.callback(os.close, status_read)
         if fenced:
+            argv, fds, cwd, env = _fenced_argv(sources, lim, layers, guard)
             argv[1:1] = ["--json-status-fd", str(status_write)]
+        else:
+            argv, fds, cwd, env = _host_argv(stack, sources, lim, layers, guard)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                _joining(groups, argv), cwd=cwd, env=fence.environment() if not fenced else {}, stdin=subprocess.DEVNULL,
+                _joining(groups, argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=err, start_new_session=True, pass_fds=[*fds, status_write])
         finally:
             for fd in (*fds, status_write):
@@ -113,9 +108,10 @@ def run_python(code: str, *, files: Mapping[str, str] | None = None, **limits: A
         return _result(proc.returncode, timed_out, time.monotonic() - start, (out, err), lim, fenced, groups)
 
 
-def _fenced_argv(stack: ExitStack, sources: Mapping[str, str], lim: Limits, layers: Layers,
-                 guard: bool) -> tuple[list[str], list[int], str]:
-    """bwrap's command line, the descriptors it reads (files, filter) and the host cwd."""
+def _fenced_argv(sources: Mapping[str, str], lim: Limits, layers: Layers,
+                 guard: bool) -> tuple[list[str], list[int], str, dict[str, str]]:
+    """bwrap's command line, the descriptors it reads (files, filter), the host cwd and bwrap's environment
+    (empty: the child's is set by --setenv)."""
     fds: list[int] = []
     copies: list[str] = []
     for name, text in sources.items():
@@ -129,7 +125,18 @@ def _fenced_argv(stack: ExitStack, sources: Mapping[str, str], lim: Limits, laye
     landlock = fence.WORK if layers.landlock_abi else None
     argv = fence.command(copies, seccomp_fd=filter_fd, tmpfs_bytes=lim.disk_bytes,
                          argv=[fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock, True)])
-    return argv, fds, "/"
+    return argv, fds, "/", {}
+
+
+def _host_argv(stack: ExitStack, sources: Mapping[str, str], lim: Limits, layers: Layers,
+               guard: bool) -> tuple[list[str], list[int], str, dict[str, str]]:
+    """Without bubblewrap: plain `python -I` in a host temporary directory (its cwd, HOME and TMPDIR)."""
+    cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-sandbox-", ignore_cleanup_errors=True))
+    for name, text in sources.items():
+        Path(cwd, name).write_text(text, encoding="utf-8")
+    landlock = cwd if layers.landlock_abi else None
+    argv = [fence.interpreter(), "-I", "-B", "-c", _script(lim, guard, landlock, False)]
+    return argv, [], cwd, {**fence.environment(), "HOME": cwd, "TMPDIR": cwd}
 
 
 def _memfd(data: bytes) -> int:
