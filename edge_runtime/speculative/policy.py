@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 
+FREE_DRAFT = 0.05  # a proposed token costing less than this share of a target step counts as free
+
+
 def moving_average(old: float | None, new: float) -> float:
     """Recent timings weigh most: the machine's speed drifts while it decodes."""
     return new if old is None else 0.8 * old + 0.2 * new
@@ -167,8 +170,13 @@ class DraftPolicy:
         return max(best, min(self.min_draft, proposed))
 
     def _draft_cost(self) -> float:
+        """A proposed token's cost in target steps; 0 for a drafter whose proposals are practically free
+        (an n-gram lookup: microseconds against a step of milliseconds). Resting or retiring is for
+        drafters that spend time (a model): a free drafter rested on a cost curve still being learned
+        stopped proposing, so it could never show that the text copies (an H200 run drafted 1 token)."""
         step = self.cost.seconds_per_step()
-        return self._draft_seconds / step if self._draft_seconds is not None and step else 0.0
+        cost = self._draft_seconds / step if self._draft_seconds is not None and step else 0.0
+        return cost if cost >= FREE_DRAFT else 0.0
 
     def observe_proposal(self, proposed: int, seconds: float) -> None:
         self._proposal_s = seconds

@@ -106,3 +106,23 @@ def test_a_probe_accepted_whole_brings_probes_back_to_every_eighth_step():
         policy.observe("lookup", n, n if step >= 23 else 0, _cpu_seconds(n + 1))  # the text starts copying
     probes = [i for i, n in enumerate(lengths) if n]
     assert probes[:2] == [7, 23] and probes[2] <= 23 + policy.probe_every
+
+
+def test_a_free_drafter_is_never_rested_but_a_costly_one_is():
+    """Proposals costing microseconds (n-gram lookup) keep coming while drafting does not pay, so the
+    probes can find a copy; a drafter spending 40% of a step per token is rested instead."""
+    def run(proposal_share: float) -> list[int]:
+        policy, offered = _cpu_like_policy(), []
+        for _ in range(40):
+            length = policy.proposal_length(16)
+            offered.append(length)
+            if length:
+                policy.observe_proposal(4, 4 * proposal_share * _cpu_seconds(1))
+                n = policy.verify_length("lookup", 4)
+                policy.observe("lookup", n, 0, _cpu_seconds(n + 1))
+            else:
+                policy.observe("lookup", 0, 0, _cpu_seconds(1))
+        return offered
+
+    assert min(run(0.001)) > 0  # never paused
+    assert run(0.4).count(0) >= 16  # rested at least one pause
