@@ -57,18 +57,18 @@ def main() -> None:
         print("warning: the kernel fence is incomplete here; this measures the degraded sandbox", file=sys.stderr)
     _plain(), _sandboxed()  # warm the page cache and the probe
     times: dict[str, list[float]] = {"plain python -I": [], "sandboxed": [],
-                                     f"{args.parallel} sandboxed side by side": [],
-                                     f"{args.parallel} sandboxed one after another": []}
+                                     f"{args.parallel} sandboxed\nside by side": [],
+                                     f"{args.parallel} sandboxed\nin a row": []}
     for _ in tqdm(range(args.rounds), desc="rounds", disable=not sys.stderr.isatty()):
         times["plain python -I"].append(_ms(_plain))
         times["sandboxed"].append(_ms(_sandboxed))
     for _ in tqdm(range(max(3, args.rounds // 8)), desc="parallel", disable=not sys.stderr.isatty()):
-        times[f"{args.parallel} sandboxed side by side"].append(_ms(lambda: _side_by_side(args.parallel)))
-        times[f"{args.parallel} sandboxed one after another"].append(
+        times[f"{args.parallel} sandboxed\nside by side"].append(_ms(lambda: _side_by_side(args.parallel)))
+        times[f"{args.parallel} sandboxed\nin a row"].append(
             _ms(lambda: [_sandboxed() for _ in range(args.parallel)]))
     medians = {name: statistics.median(values) for name, values in times.items()}
     overhead = statistics.median(s - p for s, p in zip(times["sandboxed"], times["plain python -I"]))
-    rows = [[name, f"{medians[name]:.1f}", f"{min(values):.1f}", len(values)] for name, values in times.items()]
+    rows = [[name.replace("\n", " "), f"{medians[name]:.1f}", f"{min(values):.1f}", len(values)] for name, values in times.items()]
     print(markdown_table(["run", "median ms", "min ms", "n"], rows))
     print(f"\nsandbox overhead over plain python -I (median of paired rounds): {overhead:.1f} ms "
           f"(ratio {medians['sandboxed'] / medians['plain python -I']:.2f})")

@@ -31,4 +31,3 @@ def _landlock(work):
 
 
 _landlock(_LANDLOCK_WORK)  # noqa: F821 - defined by the line sandbox.py puts before this text
-del _landlock, _ct, _os, _st

@@ -8,4 +8,3 @@ import resource as _resource
 
 for _limit, _value in _RLIMITS:  # noqa: F821 - defined by the line sandbox.py puts before this text
     _resource.setrlimit(_limit, _value)
-del _resource, _limit, _value

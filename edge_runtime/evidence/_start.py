@@ -6,5 +6,4 @@ import sys as _sys
 _sys.argv = ["main.py"]
 with open("main.py", encoding="utf-8") as _file:
     _code = compile(_file.read(), "main.py", "exec")
-del _sys, _file
 exec(_code, {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__})

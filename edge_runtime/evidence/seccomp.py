@@ -15,6 +15,7 @@ architecture's syscall ABI (x32 on x86_64, or an arch the filter was not built f
 from __future__ import annotations
 
 import errno
+import functools
 import platform
 import struct
 
@@ -50,6 +51,7 @@ def supported(machine: str | None = None) -> bool:
     return (machine or platform.machine()) in _ARCHES
 
 
+@functools.cache
 def program(machine: str | None = None) -> bytes:
     """The filter as `struct sock_filter[]` bytes for this architecture; ValueError where none exists."""
     machine = machine or platform.machine()

@@ -13,7 +13,7 @@ from edge_runtime.evidence import seccomp
 from edge_runtime.evidence.layers import probe
 from tests.evidence.sandbox_modes import ROOT, refuse_namespaces
 
-pytestmark = pytest.mark.skipif(not seccomp.supported(), reason="no seccomp filter to refuse namespaces with here")
+needs_filter = pytest.mark.skipif(not seccomp.supported(), reason="no seccomp filter to refuse namespaces with here")
 
 
 def cli(*args: str, refused: bool = True) -> subprocess.CompletedProcess:
@@ -21,6 +21,7 @@ def cli(*args: str, refused: bool = True) -> subprocess.CompletedProcess:
                           cwd=ROOT, preexec_fn=refuse_namespaces if refused else None, timeout=120)
 
 
+@needs_filter
 def test_check_tells_the_truth_where_namespaces_are_refused():
     done = cli("sandbox", "check")
     assert done.returncode == 1
@@ -36,6 +37,7 @@ def test_check_tells_the_truth_here():
     assert ("fence:       complete" in done.stdout) == probe().strong
 
 
+@needs_filter
 def test_auto_runs_nothing_and_true_runs_with_the_guard(tmp_path):
     program = tmp_path / "hello.py"
     program.write_text("import os\nprint('hello')\nprint(os.getcwd().startswith('/tmp/edge-sandbox-'))\n")
@@ -47,9 +49,18 @@ def test_auto_runs_nothing_and_true_runs_with_the_guard(tmp_path):
     assert "WITHOUT the kernel fence" in ran.stderr  # said once, on stderr
 
 
+@needs_filter
 def test_true_without_the_fence_still_has_the_guard(tmp_path):
     program = tmp_path / "escape.py"
     program.write_text("open('/tmp/edge-degraded-escape', 'w').write('x')\n")
     ran = json.loads(cli("sandbox", "run", str(program), "--execute-code", "--json").stdout)
     assert ran["exit_code"] == 1 and "PermissionError" in ran["stderr"] and "sandbox refuses" in ran["stderr"]
     assert not Path("/tmp/edge-degraded-escape").exists()
+
+
+def test_the_filter_exists_for_both_wheel_architectures_and_no_other():
+    x86, arm = seccomp.program("x86_64"), seccomp.program("aarch64")
+    assert len(x86) % 8 == 0 and len(arm) % 8 == 0 and x86 != arm
+    assert not seccomp.supported("armv7l")
+    with pytest.raises(ValueError, match="armv7l"):
+        seccomp.program("armv7l")
