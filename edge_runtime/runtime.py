@@ -10,6 +10,9 @@ from edge_runtime.chat import Message, encode_prompt
 from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.fusion import strategy, verifiable
+from edge_runtime.evidence.shapes import extract_shapes
+from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
+from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
 from edge_runtime.tuning.profile import measured_cost, verify_mode
@@ -46,16 +49,43 @@ class Runtime:
         each fusion candidate while the answer waits for the judging. `verify`: exact (output identical to
         plain greedy), fast, or auto (default: the config's, then the tuned profile's).
         """
-        request = Request(prompt, draft or self.config.speculative.draft, max_tokens, params or SamplingParams(),
+        request = Request(prompt, draft or self.config.speculative.draft, max_tokens, self.sampling(params),
                           stop, raw, progress, verify or self.config.speculative.verify)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
+        cascade = self.cascade_plan(route, request)
+        if cascade:
+            return Generation(CascadeFusion().run(self, route, cascade, request, []))
         ranked = self.routing.ranked(route)
         plan = self.fusion_plan(route, ranked, request)
         if plan:
             return Generation(strategy(self.config.fusion).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
+
+    def sampling(self, params: SamplingParams | None) -> SamplingParams:
+        """The request's sampling with the config's defaults where it leaves them open."""
+        params, defaults = params or SamplingParams(), self.config.sampling
+        if params.repeat_penalty is None:
+            params = replace(params, repeat_penalty=defaults.repeat_penalty, repeat_last_n=defaults.repeat_last_n)
+        return params
+
+    def cascade_plan(self, route: Route, request: Request) -> list[tuple[str, float]]:
+        """The cascade's experts for a prose prompt, cheapest first: routed to writing or general, or an unsure
+        route for a prompt that states a shape, with nothing to verify. None for other prompts, or when fewer
+        than two experts of the cascade read the prompt's language."""
+        text = request.user_text
+        prose = route.domain in ("writing", "general") or (not route.confident and bool(extract_shapes(text)))
+        if not prose or verifiable(text, self.config.execute_code):
+            return []
+        names = cascade_experts(self, route.language)
+        return [(name, 1.0) for name in names] if len(names) > 1 else []
+
+    def masks(self, route: Route, target: CausalLM) -> list[LogitMask]:
+        """Token masks for this reply: Japanese prompts keep Chinese-only characters out (config: japanese_mask)."""
+        if route.language == "ja" and self.config.sampling.japanese_mask:
+            return [japanese_mask(target)]
+        return []
 
     def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request) -> list[tuple[str, float]]:
         """The experts to fuse, or none. Unsure routes fuse their top experts. Verified fusion also checks
@@ -88,7 +118,8 @@ class Runtime:
         decoder.drafter = drafter
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)
-        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
+        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify,
+                                         masks=self.masks(route, target)):
             piece = text.feed(ids_step)
             if piece:
                 yield piece

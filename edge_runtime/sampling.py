@@ -8,11 +8,14 @@ distribution exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from edge_runtime.errors import PromptError
+
+if TYPE_CHECKING:
+    from edge_runtime.language.mask import LogitMask
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class SamplingParams:
     top_k: int = 0  # 0: off
     top_p: float = 1.0
     min_p: float = 0.0
-    repeat_penalty: float = 1.0  # 1: off; >1 discourages tokens seen in the last `repeat_last_n`
+    repeat_penalty: float | None = None  # 1: off; >1 discourages tokens seen in the last `repeat_last_n`;
+    # None: the runtime's configured default (off where a Sampler is used directly)
     repeat_last_n: int = 64
     seed: int | None = None
 
@@ -30,7 +34,7 @@ class SamplingParams:
                   (self.top_k >= 0, "top_k must be >= 0"),
                   (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
                   (0 <= self.min_p < 1, "min_p must be in [0, 1)"),
-                  (self.repeat_penalty > 0, "repeat_penalty must be > 0"),
+                  (self.repeat_penalty is None or self.repeat_penalty > 0, "repeat_penalty must be > 0"),
                   (self.repeat_last_n >= 0, "repeat_last_n must be >= 0")]
         for ok, message in checks:
             if not ok:
@@ -40,22 +44,41 @@ class SamplingParams:
     def greedy(self) -> bool:
         return self.temperature == 0
 
+    @property
+    def penalty(self) -> float:
+        return 1.0 if self.repeat_penalty is None else self.repeat_penalty
+
 
 class Sampler:
-    """Stateful only in its random generator, so a seed reproduces a whole generation."""
+    """Stateful only in its random generator, so a seed reproduces a whole generation.
 
-    def __init__(self, params: SamplingParams) -> None:
+    `masks` ban tokens per position (a language's characters, say) after the penalty; every warp reads
+    only the ids before the position, so verifying a draft warps each position exactly as plain decoding.
+    """
+
+    def __init__(self, params: SamplingParams, masks: Sequence["LogitMask"] = ()) -> None:
         self.params = params
+        self.masks = tuple(masks)
         self.rng = np.random.default_rng(params.seed)
+
+    @property
+    def warps(self) -> bool:
+        """Whether logits are changed before the pick (otherwise a plain argmax is the greedy token)."""
+        return self.params.penalty != 1.0 or bool(self.masks)
 
     def _penalized(self, logits: np.ndarray, history: Sequence[int]) -> np.ndarray:
         p = self.params
-        if p.repeat_penalty == 1.0 or not history or p.repeat_last_n == 0:
-            return logits
-        recent = np.unique(np.asarray(history[-p.repeat_last_n:], dtype=np.int64))
-        out = logits.copy()
-        vals = out[recent]
-        out[recent] = np.where(vals > 0, vals / p.repeat_penalty, vals * p.repeat_penalty)
+        out = logits
+        if p.penalty != 1.0 and history and p.repeat_last_n > 0:
+            recent = np.unique(np.asarray(history[-p.repeat_last_n:], dtype=np.int64))
+            out = logits.copy()
+            vals = out[recent]
+            out[recent] = np.where(vals > 0, vals / p.penalty, vals * p.penalty)
+        for mask in self.masks:
+            banned = mask.banned(history)
+            if banned.size:
+                out = out.copy() if out is logits else out
+                out[banned[banned < out.size]] = -np.inf
         return out
 
     def argmax(self, logits: np.ndarray, history: Sequence[int] = ()) -> int:

@@ -1,0 +1,54 @@
+"""The cascade for prose (FrugalGPT's, with checks instead of a learned scorer): the cheapest expert answers,
+its reply is checked (`edge_runtime.evidence.prose.assess`: shape asked, loops, echo, language), and the next,
+stronger expert answers only when the check fails. When none passes, the reply with the fewest failures wins,
+a later (stronger) expert's on a tie: a failing reply never beats a passing one."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.evidence.prose import assess
+from edge_runtime.generation import GenerationResult, Pieces, Request
+from edge_runtime.router.routing import Route
+from edge_runtime.fusion.base import Team, drain
+
+
+def cascade_experts(team: Team, language: str) -> list[str]:
+    """The configured cascade, less the experts that do not read the prompt's language."""
+    config = team.loader.config
+    return [name for name in config.cascade if config.expert(name).reads(language)]
+
+
+class CascadeFusion:
+    name = "cascade"
+
+    def run(self, team: Team, route: Route, plan: list[tuple[str, float]], request: Request,
+            notes: list[str]) -> Pieces:
+        started = time.perf_counter()
+        tried: list[tuple[str, GenerationResult, list[str], float]] = []
+        names = [name for name, _ in plan]
+        for name in names:
+            began = time.perf_counter()
+            try:
+                result = drain(team.answer(route.to(name, "cascade"), request, notes))
+            except EdgeRuntimeError as exc:
+                if not tried and name == names[-1]:
+                    raise
+                notes.append(f"expert {name!r} left out of the cascade: {exc.message}")
+                continue
+            failures = assess(request.user_text, result.text)
+            tried.append((name, result, failures, time.perf_counter() - began))
+            request.report(f"cascade {name}: " + ("passed" if not failures else "; ".join(failures)))
+            if not failures:
+                break
+        best = min(range(len(tried)), key=lambda i: (len(tried[i][2]), -i))
+        name, chosen, failures, _ = tried[best]
+        why = "passed its checks" if not failures else f"fewest failures ({'; '.join(failures)})"
+        fusion = {"mode": self.name, "winner": name, "why": why, "seconds": round(time.perf_counter() - started, 3),
+                  "candidates": [{"expert": n, "failures": f, "seconds": round(s, 3),
+                                  "completion_tokens": r.stats.completion_tokens, "text": r.text}
+                                 for n, r, f, s in tried]}
+        yield chosen.text
+        return team.account(replace(chosen, route=route.to(name, f"cascade: {name} {why}"), notes=notes,
+                                    fusion=fusion))
