@@ -71,9 +71,9 @@ class SpeculativeConfig:
 class SamplingConfig:
     """Decoding defaults for requests that leave them open (small models loop under plain greedy)."""
 
-    repeat_penalty: float = 1.1  # 1.0: off
+    repeat_penalty: float = 1.0  # 1.0: off (the packaged default.toml sets 1.1)
     repeat_last_n: int = 64
-    japanese_mask: bool = True  # Japanese replies may not write Chinese-only characters
+    japanese_mask: bool = False  # Japanese replies may not write Chinese-only characters (default.toml: on)
 
 
 @dataclass

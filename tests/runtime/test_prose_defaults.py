@@ -1,0 +1,42 @@
+"""Decoding defaults for prose: the config's repetition penalty fills in what a request leaves open (and only
+that), the Japanese mask is on for Japanese prompts only, and a cascade naming an unknown expert is refused."""
+from __future__ import annotations
+
+import pytest
+
+from edge_runtime.config import load_config
+from edge_runtime.errors import ConfigError, PromptError
+from edge_runtime.router.routing import Route
+from edge_runtime.runtime import Runtime
+from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.server.schema import ChatRequest
+
+
+def test_the_config_penalty_fills_only_what_the_request_leaves_open():
+    rt = Runtime(load_config(), threads=1)
+    assert rt.sampling(None).repeat_penalty == 1.1
+    assert rt.sampling(SamplingParams(temperature=0.7)).repeat_penalty == 1.1
+    assert rt.sampling(SamplingParams(repeat_penalty=1.0)).repeat_penalty == 1.0  # off when asked
+    assert ChatRequest(model="auto", messages=[{"role": "user", "content": "hi"}]).sampling().repeat_penalty is None
+
+
+def test_a_bare_sampler_leaves_an_open_penalty_off():
+    assert not Sampler(SamplingParams()).warps and Sampler(SamplingParams(repeat_penalty=1.2)).warps
+    with pytest.raises(PromptError):
+        SamplingParams(repeat_penalty=0)
+
+
+def test_config_refuses_bad_sampling_and_cascade(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('cascade = ["general", "poet"]\n')
+    with pytest.raises(ConfigError, match="poet"):
+        load_config(bad)
+    bad.write_text('[sampling]\nrepeat_penalti = 1.2\n')
+    with pytest.raises(ConfigError, match="did you mean 'repeat_penalty'"):
+        load_config(bad)
+
+
+def test_japanese_mask_only_for_japanese_prompts(qwen05):
+    rt = Runtime(load_config(), threads=1)
+    assert rt.masks(Route("writing", "code", language="ja"), qwen05)
+    assert rt.masks(Route("writing", "code", language="en"), qwen05) == []
