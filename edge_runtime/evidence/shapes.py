@@ -121,6 +121,12 @@ def _lines(reply: str) -> list[str]:
     return [line for line in reply.splitlines() if line.strip() and line.strip() != "```"]
 
 
+def count_items(reply: str) -> int:
+    """List items at the list's top level (sub-points under an item are part of it)."""
+    indents = [len(line) - len(line.lstrip()) for line in _lines(reply) if _BULLET.match(line)]
+    return sum(1 for indent in indents if indent == min(indents)) if indents else 0
+
+
 def count_sentences(reply: str) -> int:
     """Sentences by their end marks (a last one without a mark counts too); list markers are not sentences."""
     text = re.sub(r"\d+\.\d+", "0", reply.strip())  # decimals are not sentence ends
@@ -154,7 +160,7 @@ def check_shape(shape: Shape, reply: str) -> str | None:
     """None when the reply has the shape; otherwise what it has instead."""
     k, n = shape.kind, shape.n
     if k == "items":
-        got = sum(1 for line in _lines(reply) if _BULLET.match(line))
+        got = count_items(reply)
         return None if got == n else f"{got} list items, asked {n}"
     if k == "lines":
         got = len(_lines(reply))

@@ -72,6 +72,10 @@ def test_each_shape_passes_and_fails(shape, good, bad):
     assert check_shape(shape, bad)
 
 
+def test_items_count_the_top_level_only():
+    assert check_shape(Shape("items", 2), "1. **Health**:\n   - fresh food\n   - less salt\n2. **Money**:\n   - cheaper") is None
+
+
 def test_sentences_ignore_decimals_and_list_numbers():
     assert count_sentences("1. Pack water.\n2. Pack food.") == 2
     assert count_sentences("Pi is 3.14 and that is all") == 1
