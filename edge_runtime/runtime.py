@@ -12,6 +12,7 @@ from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.fusion import strategy, verifiable
 from edge_runtime.evidence.shapes import extract_shapes
 from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
+from edge_runtime.language.hints import with_language_hint
 from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
@@ -101,7 +102,10 @@ class Runtime:
         """One expert's answer (the next best of `ranked` when it cannot load), speculative as configured."""
         with self.loader.routed(route, list(ranked), notes) as (route, target):
             exp = self.config.expert(route.expert)
-            ids = encode_prompt(target, request.prompt, raw=request.raw)
+            prompt = request.prompt
+            if self.config.sampling.language_hint and not request.raw:
+                prompt = with_language_hint(prompt, route.language)
+            ids = encode_prompt(target, prompt, raw=request.raw)
             drafter = self.drafters.create(exp, target, request.draft, request.params, notes)
             with self.pool.pinned(self.drafters.draft_key(exp)):
                 return (yield from self.decode(route, target, exp.name, drafter, ids, request, notes))

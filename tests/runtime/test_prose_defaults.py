@@ -6,6 +6,7 @@ import pytest
 
 from edge_runtime.config import load_config
 from edge_runtime.errors import ConfigError, PromptError
+from edge_runtime.language.hints import with_language_hint
 from edge_runtime.router.routing import Route
 from edge_runtime.runtime import Runtime
 from edge_runtime.sampling import Sampler, SamplingParams
@@ -40,3 +41,10 @@ def test_japanese_mask_only_for_japanese_prompts(qwen05):
     rt = Runtime(load_config(), threads=1)
     assert rt.masks(Route("writing", "code", language="ja"), qwen05)
     assert rt.masks(Route("writing", "code", language="en"), qwen05) == []
+
+
+def test_japanese_prompts_get_a_system_message_asking_for_japanese_unless_they_set_one():
+    hinted = with_language_hint("秋の俳句を書いて", "ja")
+    assert hinted[0]["role"] == "system" and "日本語" in hinted[0]["content"] and hinted[1]["content"] == "秋の俳句を書いて"
+    own = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "秋の俳句を書いて"}]
+    assert with_language_hint(own, "ja") is own and with_language_hint("Write a haiku", "en") == "Write a haiku"
