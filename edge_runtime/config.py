@@ -73,6 +73,9 @@ class SamplingConfig:
 
     repeat_penalty: float = 1.0  # 1.0: off (the packaged default.toml sets 1.1)
     repeat_last_n: int = 64
+    dry_multiplier: float = 0.0  # DRY, llama.cpp's repeat-sequence penalty; 0: off
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
     japanese_mask: bool = False  # Japanese replies may not write Chinese-only characters (default.toml: on)
     language_hint: bool = False  # a system message asking for the prompt's language where one is known to
     # be needed (Japanese; default.toml: on)

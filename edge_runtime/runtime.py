@@ -65,10 +65,12 @@ class Runtime:
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
 
     def sampling(self, params: SamplingParams | None) -> SamplingParams:
-        """The request's sampling with the config's defaults where it leaves them open."""
-        params, defaults = params or SamplingParams(), self.config.sampling
+        """The request's sampling with the config's penalties (repeat and DRY) where it sets no repeat_penalty."""
+        params, d = params or SamplingParams(), self.config.sampling
         if params.repeat_penalty is None:
-            params = replace(params, repeat_penalty=defaults.repeat_penalty, repeat_last_n=defaults.repeat_last_n)
+            params = replace(params, repeat_penalty=d.repeat_penalty, repeat_last_n=d.repeat_last_n,
+                             dry_multiplier=d.dry_multiplier, dry_base=d.dry_base,
+                             dry_allowed_length=d.dry_allowed_length)
         return params
 
     def cascade_plan(self, route: Route, request: Request) -> list[tuple[str, float]]:

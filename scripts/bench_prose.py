@@ -58,6 +58,8 @@ def configured(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
     if args.japanese_mask is not None:
         cfg = replace(cfg, sampling=replace(cfg.sampling, japanese_mask=args.japanese_mask == "on"))
+    if args.dry is not None:
+        cfg = replace(cfg, sampling=replace(cfg.sampling, dry_multiplier=args.dry))
     if args.cascade is not None:
         cfg = replace(cfg, cascade=[] if args.cascade == "none" else args.cascade.split(","))
     return cfg
@@ -96,6 +98,7 @@ def main() -> None:
     r.add_argument("--config", default=None, help="a TOML merged over the packaged default")
     r.add_argument("--repeat-penalty", type=float, default=None, help="pin greedy with this penalty")
     r.add_argument("--japanese-mask", choices=["on", "off"], default=None, help="default: the config's")
+    r.add_argument("--dry", type=float, default=None, help="DRY multiplier (default: the config's)")
     r.add_argument("--cascade", default=None, help="experts, comma-separated, or none (default: the config's)")
     r.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     r.add_argument("--threads", type=int, default=2)

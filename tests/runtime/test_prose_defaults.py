@@ -2,6 +2,7 @@
 that), the Japanese mask is on for Japanese prompts only, and a cascade naming an unknown expert is refused."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from edge_runtime.config import load_config
@@ -9,7 +10,7 @@ from edge_runtime.errors import ConfigError, PromptError
 from edge_runtime.language.hints import with_language_hint
 from edge_runtime.router.routing import Route
 from edge_runtime.runtime import Runtime
-from edge_runtime.sampling import Sampler, SamplingParams
+from edge_runtime.sampling import Sampler, SamplingParams, dry_repeats
 from edge_runtime.server.schema import ChatRequest
 
 
@@ -48,3 +49,11 @@ def test_japanese_prompts_get_a_system_message_asking_for_japanese_unless_they_s
     assert hinted[0]["role"] == "system" and "日本語" in hinted[0]["content"] and hinted[1]["content"] == "秋の俳句を書いて"
     own = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "秋の俳句を書いて"}]
     assert with_language_hint(own, "ja") is own and with_language_hint("Write a haiku", "en") == "Write a haiku"
+
+
+def test_dry_finds_the_token_that_would_extend_a_repeat():
+    assert dry_repeats([1, 2, 3, 9, 1, 2, 3], 2) == {9: 3} and dry_repeats([1, 2, 3, 4], 2) == {}
+    logits = np.zeros(16, dtype=np.float32)
+    sampler = Sampler(SamplingParams(repeat_penalty=1.0, dry_multiplier=0.8))
+    history = [1, 2, 3, 9, 4, 1, 2, 3]
+    assert sampler.warps and sampler.distribution(logits + np.eye(16)[9], history).argmax() != 9

@@ -1,6 +1,6 @@
 """Penalties and token masks change the target's distribution, so the verify step must warp each verified
 position exactly as plain decoding does: greedy speculative output with a repetition penalty and the
-Japanese mask equals plain greedy output with them (real model, drafts forced through verification)."""
+Japanese mask (and DRY) equals plain greedy output with them (real model, drafts forced through verification)."""
 from __future__ import annotations
 
 import pytest
@@ -14,7 +14,7 @@ from edge_runtime.speculative.drafters import Draft, PromptLookupDrafter
 
 COPYING = "次の文をそのまま三回書いてください：秋は紅葉がきれいな季節です。山の空気がおいしいです。"
 CHINESE = "请用中文简单介绍一下怎么做鸡汤。"
-PENALTY = SamplingParams(repeat_penalty=1.1)
+PENALTY = SamplingParams(repeat_penalty=1.1, dry_multiplier=0.8)
 
 
 class ReplayDrafter:
