@@ -107,6 +107,8 @@ class Config:
     execute_code: bool = False  # verify: run model-written code in the sandbox (docs/sandbox.md lists the risks)
     cascade: list[str] = field(default_factory=list)  # prose: these experts answer in turn, cheapest first,
     # until a reply passes its checks (shape asked, no loop or echo, the prompt's language); [] routes as usual
+    cascade_repair: bool = False  # when no reply of the cascade passes, the last expert rewrites its own once,
+    # told what the checks found missing
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
 
     def experts_for(self, domain: str) -> list[str]:

@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> None:
     runtime = Runtime(configured(args), threads=args.threads)
     prompts = [(name, p, args.max_tokens or load_set(name)["max_tokens"])
                for name in args.sets for p in load_set(name)["prompts"][::args.every]]
-    todo = [(s, p, m) for s, p, m in prompts if (args.label, p["id"]) not in done][:args.limit]
+    todo = [(s, p, m) for s, p, m in prompts if (args.label, p["id"]) not in done
+            and (not args.ids or p["id"] in args.ids.split(","))][:args.limit]
     with out.open("a", encoding="utf-8") as sink:
         for set_name, prompt, max_tokens in tqdm(todo, desc=args.label, disable=not sys.stderr.isatty()):
             started = time.perf_counter()
@@ -103,6 +104,7 @@ def main() -> None:
     r.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     r.add_argument("--threads", type=int, default=2)
     r.add_argument("--limit", type=int, default=None)
+    r.add_argument("--ids", default="", help="only these prompt ids, comma-separated")
     r.add_argument("--every", type=int, default=1, help="every n-th prompt of each set (a fixed subset)")
     r.add_argument("--max-tokens", type=int, default=None, help="cap replies (default: the set's own)")
     r.add_argument("--out-dir", default=str(OUT))

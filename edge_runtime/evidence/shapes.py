@@ -187,3 +187,21 @@ def check_shape(shape: Shape, reply: str) -> str | None:
         return "not a JSON object"
     missing = [key for key in shape.keys if key not in obj]
     return f"JSON lacks keys {missing}" if missing else None
+
+
+_DEMANDS = {
+    "en": {"items": "is a list of exactly {n} items", "lines": "has exactly {n} lines",
+           "sentences": "has exactly {n} sentences", "max_words": "has at most {n} words",
+           "min_words": "has at least {n} words", "max_chars": "has at most {n} characters",
+           "starts_with": 'starts with "{text}"', "ends_with": 'ends with "{text}"', "contains": 'contains "{text}"',
+           "lowercase": "is all lowercase", "json": "is only a JSON object with the keys {keys}"},
+    "ja": {"items": "ちょうど{n}項目の箇条書きにする", "lines": "ちょうど{n}行にする", "sentences": "ちょうど{n}文にする",
+           "max_chars": "{n}文字以内にする", "starts_with": "「{text}」で始める", "ends_with": "「{text}」で終える",
+           "contains": "「{text}」という言葉を入れる", "json": "キー{keys}を持つJSONだけにする"},
+}
+
+
+def demand(shape: Shape, language: str) -> str:
+    """The shape as an instruction in the prompt's language (English where no phrasing is written)."""
+    phrasing = _DEMANDS.get(language, {}).get(shape.kind) or _DEMANDS["en"][shape.kind]
+    return phrasing.format(n=shape.n, text=shape.text, keys=", ".join(shape.keys))
