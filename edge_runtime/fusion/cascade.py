@@ -22,7 +22,7 @@ def cascade_experts(team: Team, language: str) -> list[str]:
     return [name for name in config.cascade if config.expert(name).reads(language)]
 
 
-Attempt = tuple[str, GenerationResult, list[str], float]  # expert, result, failures, seconds
+Attempt = tuple[str, GenerationResult, list[str], float, str]  # expert, result, failures, seconds, answer|rewrite
 
 
 class CascadeFusion:
@@ -43,19 +43,20 @@ class CascadeFusion:
                 notes.append(f"expert {name!r} left out of the cascade: {exc.message}")
                 continue
             failures = assess(request.user_text, result.text)
-            tried.append((name, result, failures, time.perf_counter() - began))
+            tried.append((name, result, failures, time.perf_counter() - began, "answer"))
             request.report(f"cascade {name}: " + ("passed" if not failures else "; ".join(failures)))
             if not failures:
                 break
         if tried and tried[-1][2] and team.loader.config.cascade_repair:
             tried.append(self._repair(team, route, request, tried[-1], notes))
         best = min(range(len(tried)), key=lambda i: (len(tried[i][2]), -i))
-        name, chosen, failures, _ = tried[best]
-        why = "passed its checks" if not failures else f"fewest failures ({'; '.join(failures)})"
+        name, chosen, failures, _, kind = tried[best]
+        why = ("its rewrite " if kind == "rewrite" else "") + (
+            "passed its checks" if not failures else f"fewest failures ({'; '.join(failures)})")
         fusion = {"mode": self.name, "winner": name, "why": why, "seconds": round(time.perf_counter() - started, 3),
-                  "candidates": [{"expert": n, "failures": f, "seconds": round(s, 3),
+                  "candidates": [{"expert": n, "kind": k, "failures": f, "seconds": round(s, 3),
                                   "completion_tokens": r.stats.completion_tokens, "text": r.text}
-                                 for n, r, f, s in tried]}
+                                 for n, r, f, s, k in tried]}
         yield chosen.text
         return team.account(replace(chosen, route=route.to(name, f"cascade: {name} {why}"), notes=notes,
                                     fusion=fusion))
@@ -64,7 +65,7 @@ class CascadeFusion:
     def _repair(team: Team, route: Route, request: Request, last: Attempt, notes: list[str]) -> Attempt:
         """The last expert's reply rewritten after it is told what the checks found missing."""
         began = time.perf_counter()
-        name, result, _, _ = last
+        name, result = last[0], last[1]
         prompt = request.prompt
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
         asked = repair_request(request.user_text, result.text, route.language)
@@ -72,7 +73,7 @@ class CascadeFusion:
         repaired = drain(team.answer(route.to(name, "cascade repair"), replace(request, prompt=messages), notes))
         failures = assess(request.user_text, repaired.text)
         request.report(f"cascade {name} rewrite: " + ("passed" if not failures else "; ".join(failures)))
-        return f"{name} (rewrite)", repaired, failures, time.perf_counter() - began
+        return name, repaired, failures, time.perf_counter() - began, "rewrite"
 
 
 def repair_request(prompt: str, reply: str, language: str) -> str:
