@@ -9,6 +9,7 @@ from edge_runtime.models.backends.base import default_threads
 from edge_runtime.chat import Message, encode_prompt
 from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
+from edge_runtime.evidence.layers import allowed as execution_allowed
 from edge_runtime.fusion import strategy, verifiable
 from edge_runtime.evidence.shapes import extract_shapes
 from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
@@ -16,7 +17,7 @@ from edge_runtime.language.hints import with_language_hint
 from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
-from edge_runtime.tuning.profile import measured_cost, verify_mode
+from edge_runtime.tuning.profile import verify_mode
 from edge_runtime.router.routing import Route, Routing
 from edge_runtime.sampling import SamplingParams
 from edge_runtime.speculative.decoder import Decoder
@@ -30,7 +31,7 @@ class Runtime:
         self.config = config or load_config()
         self.threads = threads or self.config.threads or default_threads()
         self.budget = budget_bytes(memory_budget or self.config.memory_budget)  # the whole process
-        self.pool = ModelPool(self.budget)
+        self.pool = ModelPool(self.budget, self.config.gpu_memory_budget)
         self.routing = Routing(self.config)
         self.loader = ExpertLoader(self.config, self.pool, self.threads)
         self.drafters = DrafterFactory(self.config.speculative, self.loader)
@@ -59,9 +60,10 @@ class Runtime:
         if cascade:
             return Generation(CascadeFusion().run(self, route, cascade, request, []))
         ranked = self.routing.ranked(route)
-        plan = self.fusion_plan(route, ranked, request)
+        mode = self.fusion_mode(request)
+        plan = self.fusion_plan(route, ranked, request, mode)
         if plan:
-            return Generation(strategy(self.config.fusion).run(self, route, plan, request, []))
+            return Generation(strategy(mode).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
 
     def sampling(self, params: SamplingParams | None) -> SamplingParams:
@@ -79,7 +81,7 @@ class Runtime:
         than two experts of the cascade read the prompt's language."""
         text = request.user_text
         prose = route.domain in ("writing", "general") or (not route.confident and bool(extract_shapes(text)))
-        if not prose or verifiable(text, self.config.execute_code):
+        if not prose or verifiable(text, True):  # evidence to run or vote on: fusion's, not the cascade's
             return []
         names = cascade_experts(self, route.language)
         return [(name, 1.0) for name in names] if len(names) > 1 else []
@@ -90,14 +92,25 @@ class Runtime:
             return [japanese_mask(target)]
         return []
 
-    def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request) -> list[tuple[str, float]]:
+    def fusion_mode(self, request: Request) -> str:
+        """The config's fusion; `auto` verifies a prompt carrying evidence (examples to run, a number to
+        vote on) where model code may run here, and mixes otherwise. The sandbox is probed only then."""
+        cfg = self.config
+        if cfg.fusion != "auto":
+            return cfg.fusion
+        evident = verifiable(request.user_text, True)
+        return "verify" if evident and execution_allowed(cfg.execute_code) else "mixture"
+
+    def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request,
+                    mode: str) -> list[tuple[str, float]]:
         """The experts to fuse, or none. Unsure routes fuse their top experts. Verified fusion also checks
         answers a confident route gives when there is evidence (examples to run, a number to vote on):
         that is where a team beats its best member, even one expert with samples and a program."""
         cfg = self.config
         plan = ranked[:cfg.fusion_experts]
-        if cfg.fusion == "verify":
-            return plan if not route.confident or verifiable(request.user_text, cfg.execute_code) else []
+        if mode == "verify":
+            may_run = execution_allowed(cfg.execute_code)
+            return plan if not route.confident or verifiable(request.user_text, may_run) else []
         return plan if not route.confident and len(plan) > 1 else []
 
     def answer(self, route: Route, request: Request, notes: list[str], ranked: Sequence[str] = ()) -> Pieces:
@@ -120,7 +133,7 @@ class Runtime:
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
             decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
-                                                    fast_max_draft=spec.fast_max_draft, cost=measured_cost(profile))
+                                                    fast_max_draft=spec.fast_max_draft, cost=profile.cost() if profile else None)
         decoder.drafter = drafter
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)

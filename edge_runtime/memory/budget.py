@@ -174,7 +174,7 @@ def gpu_budget_bytes(spec: str, main_gpu: int = 0) -> int:
     spec = spec.strip()
     if spec not in ("auto",) and not spec.endswith("%"):
         return parse_size(spec)
-    from edge_runtime.models.backends.ggml_devices import gpu_devices
+    from edge_runtime.models.backends.ggml import gpu_devices
 
     gpus = gpu_devices()
     if not gpus:
@@ -209,15 +209,19 @@ def release_freed_memory() -> None:
 
 
 class ModelPool:
-    """Loaded models by key, least recently used first; pinned models are never evicted.
+    """The one owner of the memory budget: loaded models by key, least recently used first; pinned models
+    are never evicted. It decides host bytes (`get`, `room`) and accelerator bytes (`device_room`,
+    `hold_device`); the loader and placement ask it, they keep no count of their own.
 
     The budget covers the whole process. What the process holds besides its models (the router,
     tokenizers, allocator slack after a swap) is measured before every load, not once at start:
     it grows, and a promise made against the start would be broken by it.
     """
 
-    def __init__(self, budget: int | None = None) -> None:
-        self.budget = budget
+    def __init__(self, budget: int | None = None, gpu_budget: str = "auto") -> None:
+        self.budget, self.gpu_budget = budget, gpu_budget
+        self._gpu_budgets: dict[int, int] = {}  # main GPU -> bytes, fixed at its first use
+        self._device: dict[str, tuple[int, int]] = {}  # key -> (main GPU, planned device bytes)
         self._models: OrderedDict[str, tuple[CausalLM, int]] = OrderedDict()
         self._pins: dict[str, int] = {}
         self._lock = threading.RLock()
@@ -247,6 +251,21 @@ class ModelPool:
         with self._lock:
             return self.budget - self.overhead() - self._pinned_bytes()
 
+    def device_room(self, main_gpu: int, key: str) -> int:
+        """Accelerator bytes `key` may take on `main_gpu`: the GPU budget less what the other loaded models
+        hold there. A share of free memory ('auto', '80%') is read once, before this pool holds anything
+        on that GPU: read again later it would count the pool's own models twice (free already excludes them)."""
+        if main_gpu not in self._gpu_budgets:
+            self._gpu_budgets[main_gpu] = gpu_budget_bytes(self.gpu_budget, main_gpu)
+        with self._lock:
+            held = sum(b for k, (gpu, b) in self._device.items() if gpu == main_gpu and k != key and k in self._models)
+        return max(0, self._gpu_budgets[main_gpu] - held)
+
+    def hold_device(self, key: str, main_gpu: int, nbytes: int) -> None:
+        """Record the accelerator bytes planned for `key` (counted while it stays loaded)."""
+        with self._lock:
+            self._device[key] = (main_gpu, nbytes)
+
     def _fits(self, need: int) -> bool:
         return self.budget is None or self.overhead() + self.used + need <= self.budget
 
@@ -271,6 +290,7 @@ class ModelPool:
     def evict(self, key: str) -> None:
         with self._lock:
             model, _ = self._models.pop(key)
+            self._device.pop(key, None)
             model.close()
             del model
             release_freed_memory()

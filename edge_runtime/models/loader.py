@@ -13,9 +13,10 @@ from edge_runtime.rpc.endpoints import Endpoints, RemoteUnavailable
 from edge_runtime.errors import EdgeRuntimeError
 from edge_runtime.models.header import read_gguf
 from edge_runtime.tuning.layouts import variant, variant_path
-from edge_runtime.memory.budget import ModelPool, estimate_footprint, fit_gpu_layers, fmt_bytes, gpu_budget_bytes
+from edge_runtime.memory.budget import ModelPool, estimate_footprint, fit_gpu_layers, fmt_bytes
 from edge_runtime.memory.placement import fit
-from edge_runtime.tuning.profile import tuned
+from edge_runtime.tuning.probe import LoadSettings, first_load_profile
+from edge_runtime.tuning.profile import TunedProfile, tuned
 from edge_runtime.router.routing import Route
 
 MIN_CONTEXT = 512  # the smallest context worth reducing to: a prompt and an answer of a few hundred tokens
@@ -32,18 +33,33 @@ class ExpertLoader:
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
-        self._device_bytes: dict[str, int] = {}  # planned accelerator bytes per loaded model key
+        self._probed: dict[Path, TunedProfile] = {}  # probes this process ran but did not keep (a busy machine)
 
-    def profile(self, path: Path | None) -> dict[str, Any]:
-        """The tuned profile of a file, or {} when it has none (or there is no file) or `tuned` is off: the
-        one place that decides whether tune's choices (layout, repack, verify default) apply."""
-        return (tuned(path, self.threads) if self.config.tuned and path is not None else None) or {}
+    def profile(self, path: Path | None) -> TunedProfile | None:
+        """The measured profile of a file (tune's, or the first load's probe), or None when it has none (or
+        there is no file) or `tuned` is off: the one place that decides whether measured choices (layout,
+        repack, verify default) apply."""
+        if not self.config.tuned or path is None:
+            return None
+        return tuned(path, self.threads) or self._probed.get(path)
+
+    def probe_first_load(self, path: Path, key: str) -> None:
+        """A GGUF file loading on this machine's CPU for the first time gets its repack setting measured
+        (probe.py), when `tuned` is on and both settings fit the budget's room one at a time."""
+        if not self.config.tuned or is_onnx(path) or key in self.pool.loaded() or self.profile(path) is not None:
+            return
+        load = LoadSettings(self.threads, self.config.kv_type, self.config.batch)
+        room = self.pool.room()
+        need = estimate_footprint(path, load.n_ctx, load.kv_type, load.n_batch, repack=True, mmap=False).total
+        if room is None or need <= room:
+            self._probed[path] = first_load_profile(path, load)
 
     def chosen_layout(self, path: Path, layout: str = "") -> str:
         """The layout a file loads in: the expert's config's, else the tuned profile's, else "" (as is)."""
         if is_onnx(path):
             return ""
-        return layout or self.profile(path).get("layout", "")  # profiles older than layouts have none
+        profile = self.profile(path)
+        return layout or (profile.layout if profile else "")
 
     def weights(self, ref: str, layout: str = "") -> tuple[Path, str]:
         """The file that loads for a model reference (its layout variant, made on first use), and the layout."""
@@ -55,7 +71,7 @@ class ExpertLoader:
         """Repack and mmap for the file that loads: its tuned profile's when there is one, else the
         config's; repacked weights load with mmap off, which keeps no second copy resident."""
         profile = self.profile(path)
-        repack = bool(profile["repack"]) if profile else self.config.repack
+        repack = profile.repack if profile else self.config.repack
         return {"repack": repack, "use_mmap": self.config.mmap and not repack}
 
     def plan(self, path: Path, n_ctx: int) -> int:
@@ -81,16 +97,14 @@ class ExpertLoader:
                        notes: list[str]) -> tuple[int, int | None]:
         """(layers to offload, host bytes) under the GPU memory budget: fewer layers before refusing."""
         cfg = self.config
-        loaded = set(self.pool.loaded())
-        room = gpu_budget_bytes(cfg.gpu_memory_budget, main_gpu) - sum(
-            b for k, b in self._device_bytes.items() if k in loaded and k != key)
+        room = self.pool.device_room(main_gpu, key)
         placed = fit_gpu_layers(path, n_ctx, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
         n_layer = read_gguf(path).n_layer
         if placed.layers_on_device < (n_layer if gpu_layers < 0 else min(gpu_layers - 1, n_layer)):
             notes.append(f"{key!r}: {placed.layers_on_device} of {n_layer} layers on the GPU (asked "
                          f"{'all' if gpu_layers < 0 else gpu_layers - 1}) to fit the GPU memory budget of "
                          f"{fmt_bytes(max(0, room))}")
-        self._device_bytes[key] = placed.device.total
+        self.pool.hold_device(key, main_gpu, placed.device.total)
         return placed.gpu_layers, placed.host.total if placed.gpu_layers else None
 
     def load(self, ref: str, *, key: str, n_ctx: int, tokenizer: str = "", notes: list[str] | None = None,
@@ -102,6 +116,8 @@ class ExpertLoader:
         path, layout = self.weights(ref, layout)
         if layout:
             notes.append(f"{key!r} loads layout {layout}: {path.name}")
+        if not gpu_layers:
+            self.probe_first_load(path, key)
         fitted = self._fitted_context(path, key, n_ctx)
         need = self.plan(path, fitted)
         options: dict[str, Any] = dict(name=key, n_ctx=fitted, n_threads=self.threads, n_batch=cfg.batch)

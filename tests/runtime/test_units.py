@@ -123,3 +123,20 @@ def test_stochastic_verification_keeps_the_target_distribution(k, with_probs):
     expected = p0 * trials
     chi2 = float(((counts - expected) ** 2 / expected).sum())
     assert chi2 < 20.5  # chi-square, 5 degrees of freedom, p = 0.001
+
+
+def test_gpu_budget_from_free_memory_is_read_once_so_loaded_models_count_once(monkeypatch):
+    """'auto' is a share of the GPU's free memory: read after a model is on the GPU, free already excludes
+    it, and subtracting its bytes again would count it twice."""
+    free = {"now": 1000}
+    monkeypatch.setattr("edge_runtime.memory.budget.gpu_budget_bytes", lambda spec, gpu: free["now"])
+    monkeypatch.setattr("edge_runtime.memory.budget.rss_bytes", lambda: 0)
+    pool = ModelPool(gpu_budget="auto")
+    assert pool.device_room(0, "a") == 1000
+    pool.hold_device("a", 0, 400)
+    pool.get("a", 10, Held)
+    free["now"] -= 400  # the device now holds a
+    assert pool.device_room(0, "b") == 600 and pool.device_room(0, "a") == 1000
+    assert pool.device_room(1, "b") == 600  # another GPU: its own budget
+    pool.evict("a")
+    assert pool.device_room(0, "b") == 1000

@@ -13,22 +13,21 @@ from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.models.header import read_gguf
 from edge_runtime.tuning.layouts import check_layout, perplexity_loss, variant, variant_path
 from edge_runtime.memory.budget import ModelPool
-from edge_runtime.tuning.profile import describe, save
+from edge_runtime.tuning.profile import SettingTiming, TunedProfile, describe, save, tuned
 from edge_runtime.runtime import Runtime
-from edge_runtime.tuning.tune import choose_layout, table
+from edge_runtime.cli.tune import table
+from edge_runtime.tuning.tune import choose_layout
 
 from tests.conftest import SMOL, model_path
 
 
-def measured(step_ms: float, repack: bool = False) -> dict:
-    return {"repack": repack, "step_ms": step_ms, "exact_batch": 4, "curve": {2: 1.9, 4: 3.1, 8: 6.0, 16: 7.0},
-            "bound_exact": 1.3, "bound_fast": 2.1}
+def measured(step_ms: float, repack: bool = False) -> SettingTiming:
+    return SettingTiming(repack, step_ms, {2: 1.9, 4: 3.1, 8: 6.0, 16: 7.0}, 4, 1.3, 2.1)
 
 
-def profile(plain_ms: float, repack_ms: float, **extra: object) -> dict:
-    return {"repack": repack_ms < plain_ms, "mmap": False, "verify": "exact",
-            "settings": {"plain": measured(plain_ms), "repack": measured(repack_ms, True)},
-            "modes": {"exact": {"tok_s": 20.0, "acceptance": 0.5, "tokens_per_step": 1.1}}, **extra}
+def profile(plain_ms: float, repack_ms: float, **extra: object) -> TunedProfile:
+    return TunedProfile({"plain": measured(plain_ms), "repack": measured(repack_ms, True)},
+                        modes={"exact": {"tok_s": 20.0, "acceptance": 0.5, "tokens_per_step": 1.1}}, **extra)
 
 
 @pytest.mark.parametrize("variant_ms,loss,expected", [
@@ -89,9 +88,8 @@ def test_inspect_and_the_tune_table_name_the_layout_and_its_loss(tmp_path, monke
 def test_the_tune_table_leaves_what_was_not_measured_blank():
     """tune times a slower variant's steps only: its curve, exact batch and loss are never measured."""
     slower = profile(60.0, 45.0)
-    for setting in slower["settings"].values():
-        for key in ("curve", "exact_batch", "bound_exact", "bound_fast"):
-            del setting[key]
+    for setting in slower.settings.values():
+        setting.curve = setting.exact_batch = setting.bound_exact = setting.bound_fast = None
     rows = table({"code": profile(50.0, 40.0, layout="", variants={"Q4_0": slower})}).splitlines()
     q4_0 = [r for r in rows if "| Q4_0 |" in r]
     assert len(q4_0) == 2 and all("| - | - | - | - | - | - | - | not measured: slower |" in r for r in q4_0)
@@ -141,16 +139,27 @@ def test_tuned_off_ignores_the_profiles_verify_default_too(tmp_path, monkeypatch
     assert verify_mode("exact", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "exact"
     cfg.tuned = False
     assert verify_mode("auto", ExpertLoader(cfg, ModelPool(), 1).profile(model)) == "exact"
-    assert ExpertLoader(cfg, ModelPool(), 1).profile(None) == {}
+    assert ExpertLoader(cfg, ModelPool(), 1).profile(None) is None
 
 
 def test_decoders_start_from_the_cost_curve_of_the_setting_that_loads():
-    from edge_runtime.tuning.profile import measured_cost
-
-    tuned = profile(50.0, 40.0)  # repack steps faster: it loads, and its curve seeds the decoder
-    tuned["settings"]["repack"]["curve"] = {2: 1.5, 4: 2.5, 8: 5.0, 16: 6.0}
-    cost = measured_cost(tuned)
+    measured_profile = profile(50.0, 40.0)  # repack steps faster: it loads, and its curve seeds the decoder
+    measured_profile.settings["repack"].curve = {2: 1.5, 4: 2.5, 8: 5.0, 16: 6.0}
+    cost = measured_profile.cost()
     assert cost.relative(4) == pytest.approx(2.5) and cost.relative(16) == pytest.approx(6.0)
-    assert measured_cost({}) is None  # untuned: the decoder learns the curve as it decodes
-    del tuned["settings"]["repack"]["curve"]
-    assert measured_cost(tuned) is None
+    measured_profile.settings["repack"].curve = None  # a probe's profile: the decoder learns the curve as it decodes
+    assert measured_profile.cost() is None
+
+
+def test_a_profile_survives_the_store_and_a_foreign_entry_is_measured_again(tmp_path, monkeypatch):
+    from edge_runtime.tuning import machine_cache
+    from edge_runtime.tuning.profile import KIND, _key
+
+    monkeypatch.setenv("EDGE_RUNTIME_HOME", str(tmp_path))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    written = profile(50.0, 40.0, layout="Q4_0", variants={"Q4_0": profile(35.0, 30.0, loss=0.031)})
+    save(model, 2, written)
+    assert tuned(model, 2) == written and tuned(model, 2).repack and tuned(model, 3) is None
+    machine_cache.write_entry(KIND, _key(model, 2), {"repack": True})  # an entry from an older version
+    assert tuned(model, 2) is None
