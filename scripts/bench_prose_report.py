@@ -104,7 +104,8 @@ def report(out_dir: Path) -> None:
     failures = {label: {pid: r["failures"] for pid, r in scored.items() if r["failures"]}
                 for label, scored in by_label.items()}
     (out_dir / "failures.json").write_text(json.dumps(failures, ensure_ascii=False, indent=1), "utf-8")
-    bar_chart(out_dir / "prose.png", [r[0].replace(" (simulated)", "*") for r in rows],
+    bar_chart(out_dir / "prose.png", [r[0].replace(" (simulated)", "*").replace("cascade ", "").replace(" > ", ">\n").replace(", ", ",\n")
+                                             for r in rows],
               {"shapes pass %": [pct(r[1]) for r in rows], "Japanese acceptable %": [pct(r[4]) for r in rows]},
               title="Everyday prose: pass rates (* simulated from recorded singles)", ylabel="%")
     print(table)
