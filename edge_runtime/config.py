@@ -69,10 +69,25 @@ class SpeculativeConfig:
 
 
 @dataclass
+class SamplingConfig:
+    """Decoding defaults for requests that leave them open (small models loop under plain greedy)."""
+
+    repeat_penalty: float = 1.0  # 1.0: off (the packaged default.toml sets 1.1)
+    repeat_last_n: int = 64
+    dry_multiplier: float = 0.0  # DRY, llama.cpp's repeat-sequence penalty; 0: off
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
+    japanese_mask: bool = False  # Japanese replies may not write Chinese-only characters (default.toml: on)
+    language_hint: bool = False  # a system message asking for the prompt's language where one is known to
+    # be needed (Japanese; default.toml: on)
+
+
+@dataclass
 class Config:
     experts: dict[str, ExpertConfig]
     router: RouterConfig = field(default_factory=RouterConfig)
     speculative: SpeculativeConfig = field(default_factory=SpeculativeConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
     default_expert: str = ""  # serves domains no expert lists; "" = the first expert
     threads: int = 0  # 0: physical cores
     context: int = 4096
@@ -93,6 +108,10 @@ class Config:
     fusion_time_s: float = 120.0  # verify: no candidate is started after this many seconds
     execute_code: str | bool = field(default="auto", metadata={"types": (str, bool)})  # verify: run model code
     # in the sandbox: auto (only where the kernel fence holds), true (even without it, warned), false
+    cascade: list[str] = field(default_factory=list)  # prose: these experts answer in turn, cheapest first,
+    # until a reply passes its checks (shape asked, no loop or echo, the prompt's language); [] routes as usual
+    cascade_repair: bool = False  # when no reply of the cascade passes, the last expert rewrites its own once,
+    # told what the checks found missing
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
 
     def experts_for(self, domain: str) -> list[str]:
@@ -150,9 +169,10 @@ def parse_config(raw: dict[str, Any], origin: str) -> Config:
         raw["default_expert"] = router_raw.pop("fallback")
     router = _build(RouterConfig, router_raw, f"{origin} [router]")
     spec = _build(SpeculativeConfig, raw.pop("speculative", {}), f"{origin} [speculative]")
+    sampling = _build(SamplingConfig, raw.pop("sampling", {}), f"{origin} [sampling]")
     experts = {name: _build(ExpertConfig, table, f"{origin} [experts.{name}]", name=name)
                for name, table in experts_raw.items()}
-    cfg = _build(Config, raw, origin, experts=experts, router=router, speculative=spec)
+    cfg = _build(Config, raw, origin, experts=experts, router=router, speculative=spec, sampling=sampling)
     _validate(cfg, origin)
     return cfg
 
@@ -189,6 +209,13 @@ def _validate(cfg: Config, origin: str) -> None:
     if cfg.max_layout_loss < 0:
         raise ConfigError(f"{origin}: max_layout_loss must be >= 0, got {cfg.max_layout_loss}",
                           "it is a relative perplexity loss: 0.05 accepts a variant up to 5% worse")
+    unknown = [name for name in cfg.cascade if name not in cfg.experts]
+    if unknown:
+        raise ConfigError(f"{origin}: cascade names unknown expert {unknown[0]!r}",
+                          "configured experts: " + ", ".join(cfg.experts))
+    if cfg.sampling.repeat_penalty <= 0 or cfg.sampling.repeat_last_n < 0:
+        raise ConfigError(f"{origin}: [sampling] repeat_penalty must be > 0 and repeat_last_n >= 0",
+                          "repeat_penalty = 1.0 turns the penalty off")
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 

@@ -11,6 +11,10 @@ from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.evidence.layers import allowed as execution_allowed
 from edge_runtime.fusion import strategy, verifiable
+from edge_runtime.evidence.shapes import extract_shapes
+from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
+from edge_runtime.language.hints import with_language_hint
+from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
 from edge_runtime.tuning.profile import verify_mode
@@ -47,17 +51,46 @@ class Runtime:
         each fusion candidate while the answer waits for the judging. `verify`: exact (output identical to
         plain greedy), fast, or auto (default: the config's, then the tuned profile's).
         """
-        request = Request(prompt, draft or self.config.speculative.draft, max_tokens, params or SamplingParams(),
+        request = Request(prompt, draft or self.config.speculative.draft, max_tokens, self.sampling(params),
                           stop, raw, progress, verify or self.config.speculative.verify)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
+        cascade = self.cascade_plan(route, request)
+        if cascade:
+            return Generation(CascadeFusion().run(self, route, cascade, request, []))
         ranked = self.routing.ranked(route)
         mode = self.fusion_mode(request)
         plan = self.fusion_plan(route, ranked, request, mode)
         if plan:
             return Generation(strategy(mode).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
+
+    def sampling(self, params: SamplingParams | None) -> SamplingParams:
+        """The request's sampling with the config's penalties (repeat and DRY) where it sets no repeat_penalty."""
+        params, d = params or SamplingParams(), self.config.sampling
+        if params.repeat_penalty is None:
+            params = replace(params, repeat_penalty=d.repeat_penalty, repeat_last_n=d.repeat_last_n,
+                             dry_multiplier=d.dry_multiplier, dry_base=d.dry_base,
+                             dry_allowed_length=d.dry_allowed_length)
+        return params
+
+    def cascade_plan(self, route: Route, request: Request) -> list[tuple[str, float]]:
+        """The cascade's experts for a prose prompt, cheapest first: routed to writing or general, or an unsure
+        route for a prompt that states a shape, with nothing to verify. None for other prompts, or when fewer
+        than two experts of the cascade read the prompt's language."""
+        text = request.user_text
+        prose = route.domain in ("writing", "general") or (not route.confident and bool(extract_shapes(text)))
+        if not prose or verifiable(text, True):  # evidence to run or vote on: fusion's, not the cascade's
+            return []
+        names = cascade_experts(self, route.language)
+        return [(name, 1.0) for name in names] if len(names) > 1 else []
+
+    def masks(self, route: Route, target: CausalLM) -> list[LogitMask]:
+        """Token masks for this reply: Japanese prompts keep Chinese-only characters out (config: japanese_mask)."""
+        if route.language == "ja" and self.config.sampling.japanese_mask:
+            return [japanese_mask(target)]
+        return []
 
     def fusion_mode(self, request: Request) -> str:
         """The config's fusion; `auto` verifies a prompt carrying evidence (examples to run, a number to
@@ -84,7 +117,10 @@ class Runtime:
         """One expert's answer (the next best of `ranked` when it cannot load), speculative as configured."""
         with self.loader.routed(route, list(ranked), notes) as (route, target):
             exp = self.config.expert(route.expert)
-            ids = encode_prompt(target, request.prompt, raw=request.raw)
+            prompt = request.prompt
+            if self.config.sampling.language_hint and not request.raw:
+                prompt = with_language_hint(prompt, route.language)
+            ids = encode_prompt(target, prompt, raw=request.raw)
             drafter = self.drafters.create(exp, target, request.draft, request.params, notes)
             with self.pool.pinned(self.drafters.draft_key(exp)):
                 return (yield from self.decode(route, target, exp.name, drafter, ids, request, notes))
@@ -101,7 +137,8 @@ class Runtime:
         decoder.drafter = drafter
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)
-        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify):
+        for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify,
+                                         masks=self.masks(route, target)):
             piece = text.feed(ids_step)
             if piece:
                 yield piece

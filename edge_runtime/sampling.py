@@ -8,11 +8,14 @@ distribution exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from edge_runtime.errors import PromptError
+
+if TYPE_CHECKING:
+    from edge_runtime.language.mask import LogitMask
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,14 @@ class SamplingParams:
     top_k: int = 0  # 0: off
     top_p: float = 1.0
     min_p: float = 0.0
-    repeat_penalty: float = 1.0  # 1: off; >1 discourages tokens seen in the last `repeat_last_n`
+    repeat_penalty: float | None = None  # 1: off; >1 discourages tokens seen in the last `repeat_last_n`;
+    # None: the runtime's configured default (off where a Sampler is used directly)
     repeat_last_n: int = 64
+    dry_multiplier: float = 0.0  # 0: off; DRY (llama.cpp's "don't repeat yourself"): a token that would extend
+    # a repeat of an earlier sequence of n >= dry_allowed_length tokens loses dry_multiplier * dry_base^(n - allowed)
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
+    dry_last_n: int = 512
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -30,8 +39,10 @@ class SamplingParams:
                   (self.top_k >= 0, "top_k must be >= 0"),
                   (0 < self.top_p <= 1, "top_p must be in (0, 1]"),
                   (0 <= self.min_p < 1, "min_p must be in [0, 1)"),
-                  (self.repeat_penalty > 0, "repeat_penalty must be > 0"),
-                  (self.repeat_last_n >= 0, "repeat_last_n must be >= 0")]
+                  (self.repeat_penalty is None or self.repeat_penalty > 0, "repeat_penalty must be > 0"),
+                  (self.repeat_last_n >= 0, "repeat_last_n must be >= 0"),
+                  (self.dry_multiplier >= 0 and self.dry_base >= 1, "dry_multiplier must be >= 0, dry_base >= 1"),
+                  (self.dry_allowed_length >= 1 and self.dry_last_n >= 0, "dry_allowed_length must be >= 1")]
         for ok, message in checks:
             if not ok:
                 raise PromptError(message)
@@ -40,22 +51,46 @@ class SamplingParams:
     def greedy(self) -> bool:
         return self.temperature == 0
 
+    @property
+    def penalty(self) -> float:
+        return 1.0 if self.repeat_penalty is None else self.repeat_penalty
+
 
 class Sampler:
-    """Stateful only in its random generator, so a seed reproduces a whole generation."""
+    """Stateful only in its random generator, so a seed reproduces a whole generation.
 
-    def __init__(self, params: SamplingParams) -> None:
+    `masks` ban tokens per position (a language's characters, say) after the penalty; every warp reads
+    only the ids before the position, so verifying a draft warps each position exactly as plain decoding.
+    """
+
+    def __init__(self, params: SamplingParams, masks: Sequence["LogitMask"] = ()) -> None:
         self.params = params
+        self.masks = tuple(masks)
         self.rng = np.random.default_rng(params.seed)
+
+    @property
+    def warps(self) -> bool:
+        """Whether logits are changed before the pick (otherwise a plain argmax is the greedy token)."""
+        return self.params.penalty != 1.0 or self.params.dry_multiplier > 0 or bool(self.masks)
 
     def _penalized(self, logits: np.ndarray, history: Sequence[int]) -> np.ndarray:
         p = self.params
-        if p.repeat_penalty == 1.0 or not history or p.repeat_last_n == 0:
-            return logits
-        recent = np.unique(np.asarray(history[-p.repeat_last_n:], dtype=np.int64))
-        out = logits.copy()
-        vals = out[recent]
-        out[recent] = np.where(vals > 0, vals / p.repeat_penalty, vals * p.repeat_penalty)
+        out = logits
+        if p.penalty != 1.0 and history and p.repeat_last_n > 0:
+            recent = np.unique(np.asarray(history[-p.repeat_last_n:], dtype=np.int64))
+            out = logits.copy()
+            vals = out[recent]
+            out[recent] = np.where(vals > 0, vals / p.penalty, vals * p.penalty)
+        if p.dry_multiplier > 0 and len(history) > p.dry_allowed_length:
+            out = out.copy() if out is logits else out
+            for token, length in dry_repeats(history[-p.dry_last_n:], p.dry_allowed_length).items():
+                if token < out.size:
+                    out[token] -= p.dry_multiplier * p.dry_base ** (length - p.dry_allowed_length)
+        for mask in self.masks:
+            banned = mask.banned(history)
+            if banned.size:
+                out = out.copy() if out is logits else out
+                out[banned[banned < out.size]] = -np.inf
         return out
 
     def argmax(self, logits: np.ndarray, history: Sequence[int] = ()) -> int:
@@ -92,6 +127,28 @@ class Sampler:
         if self.params.greedy:
             return self.argmax(logits, history)
         return self.pick(self.distribution(logits, history))
+
+
+def dry_repeats(history: Sequence[int], allowed: int, longest: int = 64) -> dict[int, int]:
+    """For each token that would continue a repeat: the length of the longest earlier sequence that the end of
+    `history` repeats and that this token followed (only lengths >= `allowed`)."""
+    h = np.asarray(history, dtype=np.int64)
+    n = h.size
+    ends = np.flatnonzero(h[:-1] == h[-1])  # earlier places the last token occurred, each followed by h[end + 1]
+    length = np.ones(ends.size, dtype=np.int64)
+    alive = np.ones(ends.size, dtype=bool)
+    for k in range(1, min(longest, n - 1)):
+        before = ends - k
+        alive &= (before >= 0) & (h[np.maximum(before, 0)] == h[n - 1 - k])
+        if not alive.any():
+            break
+        length += alive
+    found: dict[int, int] = {}
+    for end, m in zip(ends, length):
+        if m >= allowed:
+            token = int(h[end + 1])
+            found[token] = max(found.get(token, 0), int(m))
+    return found
 
 
 def _top_p(probs: np.ndarray, top_p: float) -> np.ndarray:

@@ -117,7 +117,8 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--top-k", type=int, default=0)
     p.add_argument("--min-p", type=float, default=0.0)
-    p.add_argument("--repeat-penalty", type=float, default=1.0)
+    p.add_argument("--repeat-penalty", type=float, default=None,
+                   help="1.0 turns it off (default: the config's [sampling] repeat_penalty)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--execute-code", nargs="?", const="true", choices=("auto", "true", "false"), default=None,
                    help="verified fusion runs model-written code in the sandbox: auto (default: only inside the "

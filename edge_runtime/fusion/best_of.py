@@ -1,5 +1,6 @@
 """Response-level fusion: each expert answers in turn (candidates are text, so only one expert needs to
-be held at a time) and the strongest expert's mean token log-probability picks the reply."""
+be held at a time); replies that pass the prose checks (edge_runtime.evidence.prose) come first, and the
+strongest expert's mean token log-probability picks among them."""
 from __future__ import annotations
 
 import time
@@ -10,6 +11,7 @@ import numpy as np
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.chat import encode_prompt
 from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.evidence.prose import assess
 from edge_runtime.generation import GenerationResult, Pieces, Request
 from edge_runtime.router.routing import Route
 from edge_runtime.sampling import log_softmax
@@ -69,12 +71,14 @@ class BestOfFusion:
         answers = answer_in_turn(team, route, [name for name, _ in plan], request, notes)
         scorer_name, scores = score_answers(team, [n for n, _ in answers], [r.text for _, r in answers],
                                             request, notes)
-        best = int(np.argmax(scores))
+        failures = [assess(request.user_text, r.text) for _, r in answers]  # a failing reply never wins over
+        best = max(range(len(answers)), key=lambda i: (not failures[i], scores[i], -i))  # one that passes
         name, chosen = answers[best]
         reason = "fused: best of " + ", ".join(f"{n} {s:.3f}" for (n, _), s in zip(answers, scores)) \
-            + f" (mean log-prob under {scorer_name})"
+            + f" (prose checks first, then mean log-prob under {scorer_name})"
         fusion = {"mode": self.name, "winner": name, "seconds": round(time.perf_counter() - started, 3),
-                  "candidates": [{"expert": n, "score": round(s, 4), "completion_tokens": r.stats.completion_tokens}
-                                 for (n, r), s in zip(answers, scores)]}
+                  "candidates": [{"expert": n, "score": round(s, 4), "failures": f,
+                                  "completion_tokens": r.stats.completion_tokens}
+                                 for (n, r), s, f in zip(answers, scores, failures)]}
         yield chosen.text
         return team.account(replace(chosen, route=route.to(name, reason), notes=notes, fusion=fusion))

@@ -6,6 +6,7 @@ from typing import Protocol, Sequence
 
 from edge_runtime.generation import Request
 from edge_runtime.evidence.answers import asks_for_number, final_number, program_answer, vote
+from edge_runtime.evidence.prose import assess
 from edge_runtime.evidence.checks import Check, extract_checks, extract_code, function_name, run_checks
 from edge_runtime.fusion.base import Team
 from edge_runtime.fusion.best_of import score_answers
@@ -134,7 +135,8 @@ class VoteJudge:
 
 
 class ScoreJudge:
-    """No evidence to run: the strongest expert's mean log-probability picks, as best-of does."""
+    """No evidence to run: among the replies that pass the prose checks (shape asked, no loop or echo, the
+    prompt's language; all of them when none passes), the strongest expert's mean log-probability picks."""
 
     name = "best-of"
     kinds = ("greedy",)
@@ -150,7 +152,9 @@ class ScoreJudge:
              notes: list[str]) -> tuple[int, str, str]:
         scorer, scores = score_answers(team, [c.spec.expert for c in candidates], [c.text for c in candidates],
                                        request, notes)
-        for c, s in zip(candidates, scores):
-            c.evidence = {"score": round(s, 4)}
-        best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
-        return best, f"highest mean log-prob under {scorer} ({scores[best]:.3f})", candidates[best].text
+        failures = [assess(request.user_text, c.text) for c in candidates]
+        for c, s, f in zip(candidates, scores, failures):
+            c.evidence = {"score": round(s, 4), "failures": f}
+        best = max(range(len(candidates)), key=lambda i: (not failures[i], scores[i], -i))
+        checked = "passes the prose checks, " if not failures[best] else ""
+        return best, f"{checked}highest mean log-prob under {scorer} ({scores[best]:.3f})", candidates[best].text

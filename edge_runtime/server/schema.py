@@ -87,10 +87,10 @@ class _Generate(BaseModel):
         return stops
 
     def sampling(self) -> SamplingParams:
-        """OpenAI's defaults where a field is absent: temperature 1, top_p 1."""
+        """OpenAI's defaults where a field is absent: temperature 1, top_p 1; repeat_penalty: the config's."""
         return SamplingParams(temperature=1.0 if self.temperature is None else self.temperature,
                               top_p=1.0 if self.top_p is None else self.top_p, top_k=self.top_k or 0,
-                              min_p=self.min_p or 0.0, repeat_penalty=self.repeat_penalty or 1.0, seed=self.seed)
+                              min_p=self.min_p or 0.0, repeat_penalty=self.repeat_penalty, seed=self.seed)
 
     @property
     def include_usage(self) -> bool:

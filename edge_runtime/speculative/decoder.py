@@ -10,10 +10,11 @@ may differ from plain output where the top two logits of a step are within round
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import PromptError
+from edge_runtime.language.mask import LogitMask
 from edge_runtime.sampling import Sampler, SamplingParams
 from edge_runtime.speculative.drafters import Draft, Drafter
 from edge_runtime.speculative.policy import DraftPolicy, VerifyCost
@@ -53,8 +54,9 @@ class Decoder:
         return self.max_draft if exact is None else min(self.max_draft, exact - 1)
 
     def generate(self, prompt: list[int], *, max_tokens: int, params: SamplingParams | None = None,
-                 verify: str = "exact") -> Iterator[list[int]]:
-        """Yield the newly accepted tokens after each step; end at EOG or `max_tokens`."""
+                 verify: str = "exact", masks: Sequence[LogitMask] = ()) -> Iterator[list[int]]:
+        """Yield the newly accepted tokens after each step; end at EOG or `max_tokens`. `masks` ban tokens
+        per position, in plain steps and in verification alike."""
         params = params or SamplingParams()
         if max_tokens < 1:
             raise PromptError(f"max_tokens must be at least 1, got {max_tokens}")
@@ -65,7 +67,7 @@ class Decoder:
                 f"prompt ({len(prompt)} tokens) + max_tokens ({max_tokens}) exceed the context of "
                 f"{self.target.n_ctx} tokens of {self.target.name!r}",
                 "shorten the prompt, lower max_tokens, or raise `context` in the config")
-        sampler = Sampler(params)
+        sampler = Sampler(params, masks)
         stats = self.stats = GenerationStats(prompt_tokens=len(prompt))
         longest = self.longest_draft(verify)
         policy = DraftPolicy(longest, min(self.min_draft, longest), cost=self.cost)

@@ -19,7 +19,7 @@ def verify_greedy(draft: Draft, logits: np.ndarray, sampler: Sampler,
                   history: list[int]) -> tuple[int, int]:
     """(number of draft tokens accepted, the target's next token after them)."""
     tokens = draft.tokens
-    penalized = sampler.params.repeat_penalty != 1.0
+    penalized = sampler.warps
     for i, token in enumerate(tokens):
         best = sampler.argmax(logits[i], history + tokens[:i]) if penalized else int(np.argmax(logits[i]))
         if best != token:
