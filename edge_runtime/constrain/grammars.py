@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.constrain.engine import llguidance
-from edge_runtime.errors import PromptError
+from edge_runtime.errors import FieldError, PromptError
 
 JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
@@ -34,7 +34,7 @@ def check(text: str, what: str) -> Grammar:
     failed, messages = llg.LLMatcher.validate_grammar_with_warnings(text)
     if failed:
         reason = messages[0] if messages else "the grammar engine refused it"
-        raise PromptError(f"{what}: {reason}", "fix the schema or grammar; docs/structured.md lists what is supported")
+        raise FieldError(what, reason, "fix the schema or grammar; docs/structured.md lists what is supported")
     return Grammar(text, what)
 
 
@@ -44,16 +44,16 @@ def json_schema(schema: Any, what: str = "json_schema") -> Grammar:
         try:
             schema = json.loads(schema)
         except json.JSONDecodeError as exc:
-            raise PromptError(f"{what}: not valid JSON ({exc.msg} at position {exc.pos})") from None
+            raise FieldError(what, f"not valid JSON ({exc.msg} at position {exc.pos})") from None
     if isinstance(schema, bool):
         schema = {} if schema else {"not": {}}
     if not isinstance(schema, dict):
-        raise PromptError(f"{what}: a JSON schema must be an object, got {type(schema).__name__}")
+        raise FieldError(what, f"a JSON schema must be an object, got {type(schema).__name__}")
     llg = llguidance()
     try:
         text = llg.LLMatcher.grammar_from_json_schema(schema, overrides=JSON_OPTIONS)
     except (ValueError, TypeError) as exc:
-        raise PromptError(f"{what}: {exc}") from None
+        raise FieldError(what, str(exc)) from None
     return check(text, what)
 
 
@@ -73,7 +73,7 @@ def lark(source: str, what: str = "grammar") -> Grammar:
     try:
         source = any_to_lark(source)
     except Exception as exc:  # the converter raises bare exceptions on syntax it does not take
-        raise PromptError(f"{what}: not a Lark or GBNF grammar ({exc})") from None
+        raise FieldError(what, f"not a Lark or GBNF grammar ({exc})") from None
     return check(llguidance().LLMatcher.grammar_from_lark(source), what)
 
 
