@@ -28,6 +28,7 @@ class Constraint:
         self.eog = model.vocab.eog
         self._words = np.zeros((model.vocab.size + 31) // 32, dtype=np.int32)
         self.mask_s, self.masks = 0.0, 0
+        self._tentative = 0  # tokens a draft model advanced over, undone by `rollback`
 
     def allowed(self) -> np.ndarray:
         """A bool per token id: may it come next?"""
@@ -69,6 +70,18 @@ class Constraint:
             if not self.matcher.consume_token(token):
                 raise PromptError(f"{self.grammar.what}: the grammar refused token {token} "
                                   f"({self.matcher.get_error()})")
+
+    def advance(self, token: int) -> bool:
+        """Tentatively take one drafted token; False where the draft must end (end of text, or refused)."""
+        if token in self.eog or self.matcher.try_consume_tokens([token]) != 1:
+            return False
+        self._tentative += 1
+        return True
+
+    def rollback(self) -> None:
+        """Undo every `advance` since the last rollback."""
+        self.matcher.rollback(self._tentative)
+        self._tentative = 0
 
     def forced(self) -> list[int]:
         """Tokens the grammar forces next (a key, `": "`, closing braces): appended without sampling."""

@@ -81,6 +81,8 @@ class Decoder:
         policy = DraftPolicy(longest, min(self.min_draft, longest), cost=self.cost)
         if self.drafter is not None:
             self.drafter.reset()
+            if hasattr(self.drafter, "constraint"):  # a draft model drafts under the grammar too
+                self.drafter.constraint = constraint
         eog = self.target.vocab.eog
         tokens = list(prompt)
         start = time.perf_counter()
