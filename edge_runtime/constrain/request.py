@@ -10,7 +10,7 @@ from typing import Any
 
 from edge_runtime.constrain import grammars
 from edge_runtime.constrain.grammars import Grammar
-from edge_runtime.constrain.tools import call_grammar, check_tools
+from edge_runtime.constrain.tools import call_grammar, check_tools, text_grammar
 from edge_runtime.errors import FieldError
 
 FORMATS = ("text", "json_object", "json_schema")
@@ -56,8 +56,9 @@ def structure(response_format: Any = None, tools: Any = None, tool_choice: Any =
             raise FieldError("tool_choice", "needs `tools` to choose from")
         return _format(schema, grammar)
     tools = check_tools(tools)
-    if tool_choice == "none":
-        return _format(schema, None)
+    if tool_choice == "none":  # the tools stay in the prompt (the history may use them); no call is possible
+        shaped = _format(schema, None)
+        return Structure(shaped.grammar if shaped else text_grammar(), tools)
     rule = call_grammar(tools, "auto" if tool_choice is None else tool_choice, parallel_tool_calls, schema)
     return Structure(rule, tools, calls=True)
 

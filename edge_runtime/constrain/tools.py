@@ -26,6 +26,7 @@ _BLOCK = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 # Text in "auto" mode may not open like a call written some other way (a fenced or bare JSON object),
 # so a model that means to call writes the one format clients parse.
 _TEXT = r"/[^<`{\s][\s\S]*/"
+_PROSE = r"/[^<\s][\s\S]*/"  # any text that does not open with a tag
 
 
 def check_tools(tools: Any) -> list[dict[str, Any]]:
@@ -92,6 +93,11 @@ def call_grammar(tools: list[dict[str, Any]], choice: Any = "auto", parallel: bo
     lark = (f'start: calls{text}\ncalls: {calls}\n'
             f'call: "{OPEN}\\n" body "\\n{CLOSE}"\nbody: %json {body}\n')
     return check(llguidance().LLMatcher.grammar_from_lark(lark), "tools")
+
+
+def text_grammar(what: str = "tool_choice") -> Grammar:
+    """A reply of text that does not open a call (tool_choice "none" with tools in the prompt)."""
+    return check(llguidance().LLMatcher.grammar_from_lark(f"start: TEXT\nTEXT: {_PROSE}\n"), what)
 
 
 def parse_calls(text: str) -> tuple[str | None, list[dict[str, Any]]]:

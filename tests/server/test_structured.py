@@ -37,8 +37,8 @@ def test_tool_round_trip(client):
     assert "city" in json.loads(call.function.arguments)
     history = ASK + [choice.message.model_dump(exclude_none=True),
                      {"role": "tool", "tool_call_id": call.id, "content": '{"temperature_c": 18, "sky": "clear"}'}]
-    final = client.chat.completions.create(model="auto", messages=history, tools=[WEATHER], temperature=0,
-                                           max_tokens=60)
+    final = client.chat.completions.create(model="auto", messages=history, tools=[WEATHER], tool_choice="none",
+                                           temperature=0, max_tokens=60)
     assert final.choices[0].finish_reason in ("stop", "length")
     assert not final.choices[0].message.tool_calls
     assert "18" in final.choices[0].message.content
