@@ -72,6 +72,11 @@ def judge_tool(task: dict[str, Any], calls: list[Any]) -> bool:
                     for k, subs in expect.get("contains", {}).items()))
 
 
+def show(row: dict[str, Any], ok: bool, what: Any) -> None:
+    """One line per task as it ends (long runs on a shared CPU are watched, and may be cut short)."""
+    print(f"  {'ok ' if ok else 'BAD'} {row['id']} ({row['seconds']}s, {row['finish']}): {what}", flush=True)
+
+
 def run_tools(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
     toolbox = {t["function"]["name"]: t for t in json.loads((DATA / "toolbox.json").read_text())}
     tasks = [json.loads(line) for line in (DATA / "tools.jsonl").read_text().splitlines() if line.strip()]
@@ -86,6 +91,7 @@ def run_tools(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
         rows.append({"id": task["id"], "lang": task["lang"], "right": judge_tool(task, calls),
                      "calls": [[c.function.name, c.function.arguments] for c in calls], "content": msg.content,
                      "finish": reply.choices[0].finish_reason, "seconds": round(time.perf_counter() - started, 2)})
+        show(rows[-1], rows[-1]["right"], rows[-1]["calls"] or repr((msg.content or "")[:60]))
     return rows
 
 
@@ -107,6 +113,7 @@ def run_schemas(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
             valid = False
         rows.append({"id": task["id"], "lang": task["lang"], "valid": valid, "text": text,
                      "finish": reply.choices[0].finish_reason, "seconds": round(time.perf_counter() - started, 2)})
+        show(rows[-1], valid, text[:80])
     return rows
 
 
@@ -123,9 +130,7 @@ def main() -> None:
         if args.only in (None, "tools"):
             rows = results["tools"] = run_tools(client, args.max_tokens)
             right = sum(r["right"] for r in rows)
-            print(f"tools: {right}/{len(rows)} right ({100 * right / len(rows):.0f}%)")
-            for r in rows:
-                print(f"  {'ok ' if r['right'] else 'BAD'} {r['id']}: {r['calls'] or repr((r['content'] or '')[:60])}")
+            print(f"tools: {right}/{len(rows)} right ({100 * right / len(rows):.0f}%)", flush=True)
         if args.only in (None, "schemas"):
             rows = results["schemas"] = run_schemas(client, args.max_tokens)
             valid = sum(r["valid"] for r in rows)
