@@ -77,9 +77,9 @@ def show(row: dict[str, Any], ok: bool, what: Any) -> None:
     print(f"  {'ok ' if ok else 'BAD'} {row['id']} ({row['seconds']}s, {row['finish']}): {what}", flush=True)
 
 
-def run_tools(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
+def run_tools(client: openai.OpenAI, max_tokens: int, skip: int = 0) -> list[dict[str, Any]]:
     toolbox = {t["function"]["name"]: t for t in json.loads((DATA / "toolbox.json").read_text())}
-    tasks = [json.loads(line) for line in (DATA / "tools.jsonl").read_text().splitlines() if line.strip()]
+    tasks = [json.loads(line) for line in (DATA / "tools.jsonl").read_text().splitlines() if line.strip()][skip:]
     rows = []
     for task in tqdm(tasks, desc="tools", disable=not sys.stderr.isatty()):
         started = time.perf_counter()
@@ -95,8 +95,8 @@ def run_tools(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
     return rows
 
 
-def run_schemas(client: openai.OpenAI, max_tokens: int) -> list[dict[str, Any]]:
-    tasks = [json.loads(line) for line in (DATA / "schemas.jsonl").read_text().splitlines() if line.strip()]
+def run_schemas(client: openai.OpenAI, max_tokens: int, skip: int = 0) -> list[dict[str, Any]]:
+    tasks = [json.loads(line) for line in (DATA / "schemas.jsonl").read_text().splitlines() if line.strip()][skip:]
     rows = []
     for task in tqdm(tasks, desc="schemas", disable=not sys.stderr.isatty()):
         started = time.perf_counter()
@@ -123,16 +123,17 @@ def main() -> None:
     ap.add_argument("--only", choices=["tools", "schemas"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=384)
+    ap.add_argument("--skip", type=int, default=0, help="start at this task of each set (to split a run)")
     ap.add_argument("--out", default=str(ROOT / "scripts" / "results" / "eval_structured.json"))
     args = ap.parse_args()
     results: dict[str, Any] = {"model": args.model}
     with served(args.model, args.threads) as client:
         if args.only in (None, "tools"):
-            rows = results["tools"] = run_tools(client, args.max_tokens)
+            rows = results["tools"] = run_tools(client, args.max_tokens, args.skip)
             right = sum(r["right"] for r in rows)
             print(f"tools: {right}/{len(rows)} right ({100 * right / len(rows):.0f}%)", flush=True)
         if args.only in (None, "schemas"):
-            rows = results["schemas"] = run_schemas(client, args.max_tokens)
+            rows = results["schemas"] = run_schemas(client, args.max_tokens, args.skip)
             valid = sum(r["valid"] for r in rows)
             print(f"schemas: {valid}/{len(rows)} valid; finish=length: {sum(r['finish'] == 'length' for r in rows)}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
