@@ -44,3 +44,12 @@ class BudgetError(EdgeRuntimeError):
     """A memory budget that cannot hold what was asked of it."""
 
     exit_code = 2
+
+
+class FieldError(PromptError):
+    """One request field (or grammar file) is wrong; `field` names it, and the server's 400 carries it
+    as `param`."""
+
+    def __init__(self, field: str, message: str, hint: str = "") -> None:
+        super().__init__(f"{field}: {message}", hint)
+        self.field = field

@@ -7,6 +7,7 @@ from typing import Any, Callable, Generator, Iterator, Sequence
 
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.chat import Message
+from edge_runtime.constrain.request import Structure
 from edge_runtime.router.routing import Route
 from edge_runtime.sampling import SamplingParams
 from edge_runtime.speculative.stats import GenerationStats
@@ -24,6 +25,8 @@ class Request:
     raw: bool = False
     progress: Callable[[str], None] | None = None  # told of each fusion candidate while the answer waits
     verify: str = "auto"  # exact | fast | auto (the tuned profile's choice, else exact)
+    structure: Structure | None = None  # a grammar the reply must follow, tools offered; None: free text
+    jump_forward: bool = True  # append the tokens a grammar forces without sampling them
 
     def report(self, text: str) -> None:
         if self.progress is not None:
@@ -50,6 +53,7 @@ class GenerationResult:
     pool_evictions: int = 0  # models evicted to stay inside the budget so far
     footprints: dict[str, tuple[int, int]] = field(default_factory=dict)  # planned vs measured bytes per model
     fusion: dict[str, Any] | None = None  # candidates, checks and the winner, when experts were fused
+    tool_calls: list[dict[str, Any]] | None = None  # the calls a reply made, in OpenAI's shape (text: the rest)
 
     def as_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -63,6 +67,8 @@ class GenerationResult:
                                for key, (planned, measured) in self.footprints.items()})
         if self.fusion is not None:
             out["fusion"] = self.fusion
+        if self.tool_calls is not None:
+            out["tool_calls"] = self.tool_calls
         return out
 
 

@@ -7,6 +7,10 @@ from typing import Callable, Sequence
 from edge_runtime.models.backends import CausalLM
 from edge_runtime.models.backends.base import default_threads
 from edge_runtime.chat import Message, encode_prompt
+from edge_runtime.constrain.grammars import Grammar
+from edge_runtime.constrain.matcher import Constraint
+from edge_runtime.constrain.request import structure
+from edge_runtime.constrain.tools import call_grammar, intended_call, parse_calls
 from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.evidence.layers import allowed as execution_allowed
@@ -44,24 +48,29 @@ class Runtime:
     def stream(self, prompt: str | list[Message], *, expert: str = "auto", draft: str | None = None,
                max_tokens: int = 256, params: SamplingParams | None = None, stop: Sequence[str] = (),
                raw: bool = False, progress: Callable[[str], None] | None = None,
-               verify: str | None = None) -> Generation:
+               verify: str | None = None, response_format: dict | None = None, tools: list | None = None,
+               tool_choice: str | dict | None = None, parallel_tool_calls: bool = True,
+               grammar: Grammar | None = None, jump_forward: bool = True) -> Generation:
         """Start a generation; iterate the returned object for text, then read `.result`.
 
         With `expert="auto"` and a router that is unsure, the top experts are fused; `progress` hears of
         each fusion candidate while the answer waits for the judging. `verify`: exact (output identical to
-        plain greedy), fast, or auto (default: the config's, then the tuned profile's).
+        plain greedy), fast, or auto (default: the config's, then the tuned profile's). `response_format`,
+        `tools`, `tool_choice`, `parallel_tool_calls` as in OpenAI's API, or a `grammar` of your own
+        (constrain.grammars): the reply is decoded under it, and `.result.tool_calls` holds the calls made.
         """
+        shape = structure(response_format, tools, tool_choice, parallel_tool_calls, grammar)
         request = Request(prompt, draft or self.config.speculative.draft, max_tokens, self.sampling(params),
-                          stop, raw, progress, verify or self.config.speculative.verify)
+                          stop, raw, progress, verify or self.config.speculative.verify, shape, jump_forward)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
-        cascade = self.cascade_plan(route, request)
+        cascade = self.cascade_plan(route, request) if shape is None else []  # a cascade cannot honour one either
         if cascade:
             return Generation(CascadeFusion().run(self, route, cascade, request, []))
         ranked = self.routing.ranked(route)
         mode = self.fusion_mode(request)
-        plan = self.fusion_plan(route, ranked, request, mode)
+        plan = self.fusion_plan(route, ranked, request, mode) if shape is None else []  # fusion cannot honour a grammar
         if plan:
             return Generation(strategy(mode).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
@@ -120,10 +129,28 @@ class Runtime:
             prompt = request.prompt
             if self.config.sampling.language_hint and not request.raw:
                 prompt = with_language_hint(prompt, route.language)
-            ids = encode_prompt(target, prompt, raw=request.raw)
+            shape = request.structure
+            ids = encode_prompt(target, prompt, raw=request.raw, tools=shape.tools if shape else None)
             drafter = self.drafters.create(exp, target, request.draft, request.params, notes)
             with self.pool.pinned(self.drafters.draft_key(exp)):
-                return (yield from self.decode(route, target, exp.name, drafter, ids, request, notes))
+                result = yield from self.decode(route, target, exp.name, drafter, ids, request, notes)
+                if request.structure and request.structure.calls:
+                    result = yield from self.tool_reply(route, target, exp.name, drafter, ids, request, result)
+                    if result.text:
+                        yield result.text
+                return result
+
+    def tool_reply(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
+                   request: Request, result: GenerationResult) -> Pieces:
+        """A reply offered tools: its calls, or, when its text writes a call some other way (small models
+        put JSON in a fenced block), that call decoded again under the grammar (the prompt is cached)."""
+        shape = request.structure
+        name = None if result.tool_calls else intended_call(result.text, shape.tools)
+        if name is None:
+            return result
+        named = replace(shape, grammar=call_grammar(shape.tools, {"type": "function", "function": {"name": name}}))
+        result.notes.append(f"the reply wrote a call to {name} as text: decoded it again under the tool grammar")
+        return (yield from self.decode(route, target, key, drafter, ids, replace(request, structure=named), result.notes))
 
     def decode(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
                request: Request, notes: list[str]) -> Pieces:
@@ -137,19 +164,27 @@ class Runtime:
         decoder.drafter = drafter
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)
+        shape = request.structure
+        constraint = Constraint(target, shape.grammar) if shape and shape.grammar else None
         for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify,
-                                         masks=self.masks(route, target)):
+                                         masks=self.masks(route, target), constraint=constraint,
+                                         jump_forward=request.jump_forward):
             piece = text.feed(ids_step)
-            if piece:
+            if piece and not (shape and shape.calls):  # a reply offered tools is known only once whole
                 yield piece
             if text.stopped:
                 decoder.stats.finish_reason = "stop"
                 break
         tail = text.flush()
-        if tail:
+        if tail and not (shape and shape.calls):
             yield tail
-        return self.account(GenerationResult(text.text, route, drafter.name if drafter else "none", decoder.stats,
-                                             verify, 0, notes))
+        result = GenerationResult(text.text, route, drafter.name if drafter else "none", decoder.stats, verify, 0, notes)
+        if shape and shape.calls:
+            content, calls = parse_calls(text.text)
+            result = replace(result, text=content or "", tool_calls=calls)
+            if calls:
+                decoder.stats.finish_reason = "tool_calls"
+        return self.account(result)
 
     def account(self, result: GenerationResult) -> GenerationResult:
         """The result with the pool's and the process's figures as of now."""

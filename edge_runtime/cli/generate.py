@@ -8,6 +8,7 @@ from typing import Any
 
 from edge_runtime.cli.options import add_runtime_options, open_runtime
 from edge_runtime.config import DRAFT_MODES, VERIFY_MODES
+from edge_runtime.constrain.grammars import Grammar, from_file
 from edge_runtime.errors import PromptError
 from edge_runtime.jsonl import read_prompts
 from edge_runtime.sampling import SamplingParams
@@ -50,17 +51,29 @@ def _summary(result: Any) -> str:
             f"{s.tokens_per_s:.1f} tok/s{spec}, ttft {s.ttft_s:.2f}s")
 
 
+def _grammar(args: argparse.Namespace) -> Grammar | None:
+    """--json-schema FILE, or --grammar FILE (.lark, .gbnf, or .regex for one regular expression)."""
+    if args.json_schema and args.grammar:
+        raise PromptError("--json-schema and --grammar cannot be combined", "pass one of them")
+    if args.json_schema:
+        return from_file(args.json_schema, "json_schema")
+    if args.grammar:
+        return from_file(args.grammar, "regex" if args.grammar.endswith(".regex") else "lark")
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.max_tokens < 1:
         raise PromptError(f"--max-tokens must be at least 1, got {args.max_tokens}")
     params = _sampling(args)
+    grammar = _grammar(args)
     prompts = _prompts(args)
     runtime = open_runtime(args)
     status = _StatusLine()
     try:
         for prompt in prompts:
             gen = runtime.stream(prompt, expert=args.expert, draft=args.draft, max_tokens=args.max_tokens,
-                                 params=params, raw=args.raw, progress=status, verify=args.verify)
+                                 params=params, raw=args.raw, progress=status, verify=args.verify, grammar=grammar)
             for piece in gen:
                 status.clear()
                 if not args.json:
@@ -133,6 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per prompt instead of streaming")
     p.add_argument("--prompts-file", help='JSONL of {"prompt": ...} (or {"text": ...}) lines, answered in one process')
     p.add_argument("--raw", action="store_true", help="no chat template: plain completion of the prompt")
+    p.add_argument("--json-schema", metavar="FILE", help="decode under this JSON schema: the reply always validates")
+    p.add_argument("--grammar", metavar="FILE", help="decode under a Lark or GBNF grammar (.lark/.gbnf) or a regex (.regex)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chat", help="an interactive conversation in the terminal")

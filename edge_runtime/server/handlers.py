@@ -106,7 +106,7 @@ class Handlers:
         try:
             job = self.worker.submit(lambda: self.runtime.stream(
                 prompt, expert=expert, max_tokens=max_tokens, params=params, stop=body.stop, raw=raw,
-                progress=progress if body.stream else None))
+                progress=progress if body.stream else None, **body.shape()))
         except QueueFull:
             raise APIError(429, f"the server is busy: {self.worker.max_queue} requests are already waiting; "
                            "retry shortly", type="rate_limit_error", code="queue_full") from None
@@ -134,7 +134,7 @@ class Handlers:
         if event[0] == ERROR:
             raise api_error(event[1])
         result: GenerationResult = event[1]
-        return {**head, "object": shape.object, "choices": [shape.whole(result.text, result.stats.finish_reason)],
+        return {**head, "object": shape.object, "choices": [shape.whole(result.text, result.stats.finish_reason, result.tool_calls)],
                 "usage": usage(result), "edge_runtime": runtime_stats(result, job)}
 
     async def stream(self, job: Job, event: tuple[str, Any], shape: Shape, head: dict[str, Any],
@@ -154,6 +154,8 @@ class Handlers:
             yield sse(api_error(event[1]).body())
         else:
             result: GenerationResult = event[1]
+            for piece in shape.call_pieces(result.tool_calls or []):
+                yield sse(chunk | {"choices": [piece]})
             yield sse(chunk | {"choices": [shape.piece(None, result.stats.finish_reason)],
                                "edge_runtime": runtime_stats(result, job)})
             if include_usage:

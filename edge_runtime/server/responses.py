@@ -47,7 +47,7 @@ class APIError(Exception):
 def api_error(exc: BaseException) -> APIError:
     """The client-facing form of a generation failure; detail that may hold paths stays in the log."""
     if isinstance(exc, PromptError):
-        return APIError(400, _with_hint(exc))
+        return APIError(400, _with_hint(exc), param=getattr(exc, "field", None))
     if isinstance(exc, BudgetError):
         return APIError(503, _with_hint(exc), type="server_error", code="insufficient_memory")
     if isinstance(exc, EdgeRuntimeError):
@@ -70,18 +70,35 @@ class Shape(ABC):
     prefix, object, chunk_object = "", "", ""
 
     @abstractmethod
-    def whole(self, text: str, finish: str) -> dict[str, Any]: ...
+    def whole(self, text: str, finish: str, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]: ...
 
     @abstractmethod
     def piece(self, text: str | None, finish: str | None) -> dict[str, Any]: ...
+
+    def call_pieces(self, tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Streamed tool calls (chat only)."""
+        return []
 
 
 class _ChatShape(Shape):
     prefix, object, chunk_object = "chatcmpl", "chat.completion", "chat.completion.chunk"
 
-    def whole(self, text: str, finish: str) -> dict[str, Any]:
-        return {"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                "finish_reason": finish}
+    def whole(self, text: str, finish: str, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if tool_calls:
+            message.update(content=text or None, tool_calls=tool_calls)
+        return {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+
+    def call_pieces(self, tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each call as two `delta.tool_calls` chunks, its id and name, then its arguments, as OpenAI
+        streams them (the official client joins the argument strings by `index`)."""
+        pieces = []
+        for i, call in enumerate(tool_calls):
+            fn = call["function"]
+            head = {"index": i, "id": call["id"], "type": "function", "function": {"name": fn["name"], "arguments": ""}}
+            for delta in (head, {"index": i, "function": {"arguments": fn["arguments"]}}):
+                pieces.append({"index": 0, "delta": {"tool_calls": [delta]}, "logprobs": None, "finish_reason": None})
+        return pieces
 
     def piece(self, text: str | None, finish: str | None) -> dict[str, Any]:
         delta = {} if text is None else {"content": text}
@@ -91,7 +108,7 @@ class _ChatShape(Shape):
 class _TextShape(Shape):
     prefix, object, chunk_object = "cmpl", "text_completion", "text_completion"
 
-    def whole(self, text: str, finish: str) -> dict[str, Any]:
+    def whole(self, text: str, finish: str, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
 
     def piece(self, text: str | None, finish: str | None) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Request bodies of the OpenAI API, checked strictly so a wrong type is a 400 that names the field.
 
 Strict mode: `"5"` is not a number and `true` is not an integer, as with OpenAI itself. Parameters
-the runtime cannot honour (n > 1, penalties it does not implement) are refused rather than ignored;
-parameters it does not know (tools, logprobs, user, ...) are ignored, as llama-server does.
+the runtime cannot honour (n > 1, penalties, logprobs, logit_bias, the old `functions`) are refused
+rather than ignored; `response_format`, `tools`, `tool_choice` and `parallel_tool_calls` are decoded
+under a grammar (edge_runtime/constrain). Only bookkeeping fields (`user`, `metadata`, `store`,
+`service_tier`) and fields this module does not name are ignored.
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
     role: str
     content: str = ""
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant turn that called tools
+    tool_call_id: str | None = None  # a tool turn: which call it answers
 
     @field_validator("content", mode="before")
     @classmethod
@@ -63,6 +67,21 @@ class _Generate(BaseModel):
     top_k: int | None = Field(None, ge=0)
     min_p: float | None = Field(None, ge=0, lt=1)
     repeat_penalty: float | None = Field(None, gt=0)
+    response_format: dict[str, Any] | None = None  # checked by constrain.request when the job is built
+    # OpenAI fields the runtime does not implement: refused when they ask for something
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    logit_bias: dict[str, Any] | None = None
+    functions: list[Any] | None = None
+    function_call: Any = None
+
+    @field_validator("logprobs", "top_logprobs", "logit_bias", "functions", "function_call")
+    @classmethod
+    def _unsupported(cls, value: Any, info: Any) -> Any:
+        if value:
+            hint = "; use tools and tool_choice" if info.field_name.startswith("function") else ""
+            raise ValueError(f"is not supported by this server{hint}")
+        return value
 
     @field_validator("n")
     @classmethod
@@ -100,17 +119,33 @@ class _Generate(BaseModel):
 class ChatRequest(_Generate):
     messages: list[ChatMessage]
     max_completion_tokens: int | None = Field(None, ge=1)  # the newer name of max_tokens
+    tools: list[Any] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool = True
 
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 
     def message_dicts(self) -> list[dict[str, Any]]:
-        return [m.model_dump() for m in self.messages]
+        return [m.model_dump(exclude_none=True) for m in self.messages]
+
+    def shape(self) -> dict[str, Any]:
+        """The keyword arguments of Runtime.stream that shape the reply."""
+        return {"response_format": self.response_format, "tools": self.tools, "tool_choice": self.tool_choice,
+                "parallel_tool_calls": self.parallel_tool_calls}
 
 
 class CompletionRequest(_Generate):
     prompt: str
+    tools: Any = None
+
+    @field_validator("tools")
+    @classmethod
+    def _no_tools(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("tools are served by /v1/chat/completions, not /v1/completions")
+        return value
 
     @field_validator("prompt", mode="before")
     @classmethod
@@ -124,6 +159,9 @@ class CompletionRequest(_Generate):
     @property
     def token_limit(self) -> int | None:
         return self.max_tokens
+
+    def shape(self) -> dict[str, Any]:
+        return {"response_format": self.response_format}
 
 
 def describe(err: ValidationError) -> tuple[str, str]:

@@ -6,12 +6,18 @@ modes: "exact" never verifies more tokens than the target computes bit-exactly a
 (`exact_batch`, measured per model file and machine), so greedy output equals plain output; "fast"
 verifies drafts of up to `fast_max_draft` through whatever kernels a batch picks, so greedy output
 may differ from plain output where the top two logits of a step are within rounding of each other.
+
+A grammar (`constraint`) masks every sampled position, draft and verify positions included, so greedy
+speculative output under a grammar equals plain greedy output under it. With `jump_forward`, tokens the
+grammar forces (a key, `": "`, closing braces) are appended unsampled and evaluated in the next verify
+batch, ahead of the draft, like a draft known to be accepted.
 """
 from __future__ import annotations
 
 import time
 from typing import Iterator, Sequence
 
+from edge_runtime.constrain.matcher import Constraint
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import PromptError
 from edge_runtime.language.mask import LogitMask
@@ -34,6 +40,8 @@ class Decoder:
         self.cost = cost or VerifyCost()
         self._cached: list[int] = []  # tokens held in the target's KV cache
         self.stats = GenerationStats()
+        self.constraint: Constraint | None = None  # the running generation's grammar, if any
+        self.jump_forward = True
 
     def _prefill(self, prompt: list[int]) -> tuple[int, list[float]]:
         common = 0
@@ -54,10 +62,12 @@ class Decoder:
         return self.max_draft if exact is None else min(self.max_draft, exact - 1)
 
     def generate(self, prompt: list[int], *, max_tokens: int, params: SamplingParams | None = None,
-                 verify: str = "exact", masks: Sequence[LogitMask] = ()) -> Iterator[list[int]]:
-        """Yield the newly accepted tokens after each step; end at EOG or `max_tokens`. `masks` ban tokens
-        per position, in plain steps and in verification alike."""
+                 verify: str = "exact", masks: Sequence[LogitMask] = (), constraint: Constraint | None = None,
+                 jump_forward: bool = True) -> Iterator[list[int]]:
+        """Yield the newly accepted tokens after each step; end at EOG, `max_tokens`, or a grammar's end.
+        `masks` ban tokens per position, in plain steps and in verification alike."""
         params = params or SamplingParams()
+        self.constraint, self.jump_forward = constraint, jump_forward
         if max_tokens < 1:
             raise PromptError(f"max_tokens must be at least 1, got {max_tokens}")
         if not prompt:
@@ -73,19 +83,25 @@ class Decoder:
         policy = DraftPolicy(longest, min(self.min_draft, longest), cost=self.cost)
         if self.drafter is not None:
             self.drafter.reset()
+            if hasattr(self.drafter, "constraint"):  # a draft model drafts under the grammar too
+                self.drafter.constraint = constraint
         eog = self.target.vocab.eog
         tokens = list(prompt)
         start = time.perf_counter()
         try:
             stats.cached_prompt_tokens, logits = self._prefill(prompt)
-            first = sampler.sample(logits, tokens)
+            first = sampler.sample(logits if constraint is None else constraint.apply(logits), tokens)
             stats.ttft_s = time.perf_counter() - start
+            if constraint is not None:
+                constraint.consume([first])
             if first in eog:
                 stats.finish_reason = "stop"
                 return
             tokens.append(first)
             stats.completion_tokens = 1
             yield [first]
+            if self._grammar_done():
+                return
             decode_start = time.perf_counter()
             while stats.completion_tokens < max_tokens:
                 new = self._step(tokens, sampler, policy, max_tokens - stats.completion_tokens)
@@ -98,32 +114,61 @@ class Decoder:
                 stats.completion_tokens += len(new)
                 if new:
                     yield new
-                if stop is not None:
+                if stop is not None or self._grammar_done():
                     return
         finally:
             self._cached = tokens[:self.target.n_past]
 
-    def _step(self, tokens: list[int], sampler: Sampler, policy: DraftPolicy, remaining: int) -> list[int]:
-        """One target forward: verify a draft (maybe empty) and return the accepted tokens + 1."""
-        draft = Draft([])
-        if self.drafter is not None:
-            length = policy.proposal_length(remaining - 1)
-            if length > 0:
-                started = time.perf_counter()
-                draft = self.drafter.propose(tokens, length)
-                policy.observe_proposal(len(draft.tokens), time.perf_counter() - started)
-                keep = policy.verify_length(draft.source, min(length, len(draft.tokens)))
-                draft = Draft(draft.tokens[:keep], None if draft.probs is None else draft.probs[:keep], draft.source)
+    def _grammar_done(self) -> bool:
+        """A complete grammar ends the reply at once: no step is spent sampling the end-of-text."""
+        if self.constraint is not None and self.constraint.done:
+            self.stats.finish_reason = "stop"
+            return True
+        return False
+
+    def _propose(self, tokens: list[int], policy: DraftPolicy, room: int) -> Draft:
+        """The drafter's proposal, cut to what the policy will verify and the grammar allows."""
+        if self.drafter is None:
+            return Draft([])
+        length = policy.proposal_length(room)
+        if length <= 0:
+            return Draft([])
         started = time.perf_counter()
-        logits = self.target.forward([tokens[-1], *draft.tokens], logits_for=len(draft.tokens) + 1)
+        draft = self.drafter.propose(tokens, length)
+        policy.observe_proposal(len(draft.tokens), time.perf_counter() - started)
+        keep = policy.verify_length(draft.source, min(length, len(draft.tokens)))
+        if self.constraint is not None:
+            keep = self.constraint.valid_prefix(draft.tokens[:keep])
+        return Draft(draft.tokens[:keep], None if draft.probs is None else draft.probs[:keep], draft.source)
+
+    def _step(self, tokens: list[int], sampler: Sampler, policy: DraftPolicy, remaining: int) -> list[int]:
+        """One target forward over forced tokens and a draft (both maybe empty); the accepted tokens + 1."""
+        constraint = self.constraint
+        forced = constraint.forced()[:remaining - 1] if constraint is not None and self.jump_forward else []
+        if forced:
+            constraint.consume(forced)
+            if constraint.done:  # the grammar ends here: nothing left to sample
+                self.stats.forced += len(forced)
+                return forced
+        context = tokens + forced if forced else tokens
+        draft = self._propose(context, policy, max(0, remaining - 1 - len(forced)))
+        started = time.perf_counter()
+        logits = self.target.forward([tokens[-1], *forced, *draft.tokens], logits_for=len(draft.tokens) + 1)
+        if constraint is not None:
+            logits = constraint.apply_along(logits, draft.tokens)
         if sampler.params.greedy:
-            accepted, nxt = verify_greedy(draft, logits, sampler, tokens)
+            accepted, nxt = verify_greedy(draft, logits, sampler, context)
         else:
-            accepted, nxt = verify_stochastic(draft, logits, sampler, tokens)
+            accepted, nxt = verify_stochastic(draft, logits, sampler, context)
         self.target.truncate(self.target.n_past - (len(draft.tokens) - accepted))
-        policy.observe(draft.source, len(draft.tokens), accepted, time.perf_counter() - started)
+        if constraint is not None:
+            constraint.consume([*draft.tokens[:accepted], nxt])
+        # forced tokens ride in the batch: the cost curve hears of the draft's share of the time only
+        seconds = (time.perf_counter() - started) * (len(draft.tokens) + 1) / (len(draft.tokens) + 1 + len(forced))
+        policy.observe(draft.source, len(draft.tokens), accepted, seconds)
         stats = self.stats
         stats.steps += 1
         stats.drafted += len(draft.tokens)
         stats.accepted += accepted
-        return [*draft.tokens[:accepted], nxt]
+        stats.forced += len(forced)
+        return [*forced, *draft.tokens[:accepted], nxt]

@@ -9,7 +9,7 @@ per regime, so the drafters themselves keep no acceptance state (transformers' s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -110,6 +110,8 @@ class ModelDrafter:
 
     def __init__(self, model: CausalLM, sampler: Sampler, p_min: float = 0.5) -> None:
         self.model, self.sampler, self.p_min = model, sampler, p_min
+        # the generation's grammar (set by the decoder): drafts follow it, as the target's tokens will
+        self.constraint: Any = None
         self._cached: list[int] = []  # tokens whose KV the draft model holds
         self._known = 0  # leading tokens of _cached known to equal the context
 
@@ -144,7 +146,10 @@ class ModelDrafter:
         history = list(context)
         tokens: list[int] = []
         qs: list[np.ndarray] = []
+        grammar = self.constraint
         for i in range(max_len):
+            if grammar is not None:
+                logits = grammar.apply(logits)
             token, confidence, q = self._next(logits, history)
             if confidence < self.p_min and i > 0:
                 break
@@ -152,9 +157,13 @@ class ModelDrafter:
             history.append(token)
             if q is not None:
                 qs.append(q)
+            if grammar is not None and not grammar.advance(token):
+                break
             if i + 1 < max_len:
                 logits = self.model.forward([token], logits_for=1)[0]
                 self._cached.append(token)
+        if grammar is not None:
+            grammar.rollback()
         probs = np.stack(qs) if qs else None
         return Draft(tokens, probs, self.name)
 
@@ -174,6 +183,14 @@ class CombinedDrafter:
 
     def __init__(self, lookup: PromptLookupDrafter, model: ModelDrafter) -> None:
         self.lookup, self.model = lookup, model
+
+    @property
+    def constraint(self) -> Any:
+        return self.model.constraint
+
+    @constraint.setter
+    def constraint(self, value: Any) -> None:
+        self.model.constraint = value
 
     def reset(self) -> None:
         self.lookup.reset()

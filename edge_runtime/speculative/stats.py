@@ -11,6 +11,7 @@ class GenerationStats:
     completion_tokens: int = 0
     drafted: int = 0
     accepted: int = 0
+    forced: int = 0  # tokens a grammar forced and jump-forward appended without sampling
     steps: int = 0  # target forward passes after the prompt
     ttft_s: float = 0.0
     decode_s: float = 0.0

@@ -49,9 +49,10 @@ class Server:
 
 
 @contextmanager
-def serving(memory_budget: str | None = None) -> Iterator[Server]:
-    """uvicorn on a free loopback port, in a thread, in front of a SmolLM2 runtime (max_queue 1)."""
-    runtime = Runtime(load_config(DATA / "smol.toml"), threads=1, memory_budget=memory_budget)
+def serving(memory_budget: str | None = None, config: str = "smol.toml", threads: int = 1) -> Iterator[Server]:
+    """uvicorn on a free loopback port, in a thread, in front of a runtime (SmolLM2 unless `config`
+    names another of tests/data; max_queue 1)."""
+    runtime = Runtime(load_config(DATA / config), threads=threads, memory_budget=memory_budget)
     app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
