@@ -14,6 +14,7 @@ from typing import Any
 from edge_runtime.models.backends import is_onnx
 from edge_runtime.models.backends.base import KV_TYPES
 from edge_runtime.errors import ConfigError
+from edge_runtime.memory.budget import parse_size
 from edge_runtime.tuning.layouts import check_layout
 from edge_runtime.tomlio import load_toml_text
 
@@ -91,6 +92,8 @@ class Config:
     fusion_time_s: float = 120.0  # verify: no candidate is started after this many seconds
     execute_code: bool = False  # verify: run model-written code in the sandbox (docs/sandbox.md lists the risks)
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
+    prefix_cache: str = "1GB"  # KV states of earlier prompts kept in memory (inside memory_budget); "0": off
+    prefix_spill: str = "0"  # the same written to $EDGE_RUNTIME_HOME/prefix, at most this size; "0": off
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -183,6 +186,8 @@ def _validate(cfg: Config, origin: str) -> None:
     if cfg.max_layout_loss < 0:
         raise ConfigError(f"{origin}: max_layout_loss must be >= 0, got {cfg.max_layout_loss}",
                           "it is a relative perplexity loss: 0.05 accepts a variant up to 5% worse")
+    for key in ("prefix_cache", "prefix_spill"):
+        parse_size(getattr(cfg, key))  # refuses "1 gig" here rather than at the first request
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+import numpy as np
+
+from edge_runtime.cache.prefix import PrefixCache
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import PromptError
 from edge_runtime.sampling import Sampler, SamplingParams
@@ -33,16 +36,20 @@ class Decoder:
         self.cost = cost or VerifyCost()
         self._cached: list[int] = []  # tokens held in the target's KV cache
         self.stats = GenerationStats()
+        self.prefix_cache: PrefixCache | None = None  # earlier requests' states, restored by prefix
 
-    def _prefill(self, prompt: list[int]) -> tuple[int, list[float]]:
+    def _prefill(self, prompt: list[int]) -> tuple[int, np.ndarray]:
         common = 0
         limit = min(len(self._cached), len(prompt) - 1, self.target.n_past)
         while common < limit and self._cached[common] == prompt[common]:
             common += 1
+        if self.prefix_cache is not None:
+            common = self.prefix_cache.restore(self.target, prompt, common)  # type: ignore[arg-type]
         self.target.truncate(common)
-        self._cached = self._cached[:common]
+        self._cached = prompt[:common]
         logits = self.target.forward(prompt[common:], logits_for=1)[0]
         return common, logits
+
 
     def longest_draft(self, verify: str) -> int:
         """The longest draft a step may verify in this mode (the exact batch is only measured, on first
@@ -100,6 +107,8 @@ class Decoder:
                     return
         finally:
             self._cached = tokens[:self.target.n_past]
+            if self.prefix_cache is not None:
+                self.prefix_cache.save(self.target, self._cached)  # type: ignore[arg-type]
 
     def _step(self, tokens: list[int], sampler: Sampler, policy: DraftPolicy, remaining: int) -> list[int]:
         """One target forward: verify a draft (maybe empty) and return the accepted tokens + 1."""
