@@ -66,6 +66,7 @@ class SpeculativeConfig:
     ngram_max: int = 4  # prompt lookup: longest n-gram matched
     ngram_min: int = 3  # shorter matches were right under half the time and cost more than they gained
     p_min: float = 0.5  # a model draft stops proposing below this probability
+    history: int = 16384  # tokens of earlier prompts and replies lookup drafts from (0: this request only)
 
 
 @dataclass

@@ -107,6 +107,8 @@ class Decoder:
                     return
         finally:
             self._cached = tokens[:self.target.n_past]
+            if self.drafter is not None and hasattr(self.drafter, "learn"):
+                self.drafter.learn(tokens)
             if self.prefix_cache is not None:
                 self.prefix_cache.save(self.target, self._cached)  # type: ignore[arg-type]
 
