@@ -3,9 +3,10 @@
 Four conversations (scripts/prompts/conversations.json: our own ~700-token system prompts, three user
 turns each) take turns on one server, one request at a time: turn 1 of A, B, C, D, then turn 2 of each,
 and so on; every request resends the whole history, as chat clients do. Time to first token (TTFT) is
-timed per request with the official `openai` client, streaming; the total is the wall time of all turns.
+timed per request with the official `openai` client, streaming; the total is the sum over all turns.
 The same runs against llama.cpp's llama-server on the same model file (`-np 4 --cache-reuse 256`),
-built from the llama.cpp sources our llama-cpp-python vendors (scripts/build_llama_tools.sh).
+built from the llama.cpp sources our llama-cpp-python vendors (scripts/build_llama_tools.sh); both
+servers run at once and take turns request by request, so both see the same machine.
 
     python scripts/bench_conversations.py                   # both servers, writes docs/conversations.*
     python scripts/bench_conversations.py --no-llama-server # ours only
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -80,28 +81,35 @@ def ask(client: Any, model: str, messages: list[dict[str, str]], max_tokens: int
     return "".join(parts), ttft if ttft is not None else total, total
 
 
-def run_conversations(base_url: str, model: str, convs: list[dict[str, Any]], max_tokens: int,
-                      label: str) -> dict[str, Any]:
-    """Every turn of every conversation, interleaved; TTFT per request and the total wall time."""
+def run_conversations(servers: dict[str, tuple[str, str]], convs: list[dict[str, Any]],
+                      max_tokens: int) -> dict[str, dict[str, Any]]:
+    """Every turn of every conversation, interleaved, on each server: (base URL, model name) by label.
+
+    The servers take turns request by request (one request in flight at a time), so a load on the
+    machine that comes and goes falls on both alike; a server's total is the sum of its requests' times.
+    """
     from openai import OpenAI
 
-    client = OpenAI(base_url=base_url, api_key="bench", timeout=1800)
-    ask(client, model, [{"role": "user", "content": "Say hello."}], 4)  # load and warm up, not timed
-    histories = [[{"role": "system", "content": c["system"]}] for c in convs]
+    clients = {label: (OpenAI(base_url=url, api_key="bench", timeout=1800), model)
+               for label, (url, model) in servers.items()}
+    for client, model in clients.values():
+        ask(client, model, [{"role": "user", "content": "Say hello."}], 4)  # load and warm up, not timed
+    histories = {label: [[{"role": "system", "content": c["system"]}] for c in convs] for label in clients}
+    rows: dict[str, list[dict[str, Any]]] = {label: [] for label in clients}
     turns = len(convs[0]["turns"])
-    rows: list[dict[str, Any]] = []
-    bar = tqdm(total=turns * len(convs), desc=label, disable=not sys.stderr.isatty())
-    start = time.perf_counter()
+    bar = tqdm(total=turns * len(convs) * len(clients), desc="requests", disable=not sys.stderr.isatty())
     for turn in range(turns):
-        for conv, history in zip(convs, histories):
-            history.append({"role": "user", "content": conv["turns"][turn]})
-            reply, ttft, total = ask(client, model, history, max_tokens)
-            history.append({"role": "assistant", "content": reply})
-            rows.append({"conversation": conv["name"], "turn": turn + 1, "ttft_s": ttft, "total_s": total,
-                         "reply": reply})
-            bar.update()
+        for i, conv in enumerate(convs):
+            for label, (client, model) in clients.items():
+                history = histories[label][i]
+                history.append({"role": "user", "content": conv["turns"][turn]})
+                reply, ttft, total = ask(client, model, history, max_tokens)
+                history.append({"role": "assistant", "content": reply})
+                rows[label].append({"conversation": conv["name"], "turn": turn + 1, "ttft_s": ttft,
+                                    "total_s": total, "reply": reply})
+                bar.update()
     bar.close()
-    return {"requests": rows, "wall_s": time.perf_counter() - start}
+    return {label: {"requests": r, "wall_s": sum(x["total_s"] for x in r)} for label, r in rows.items()}
 
 
 def mean_ttft(result: dict[str, Any], turn: int) -> float:
@@ -118,7 +126,7 @@ def report(results: dict[str, dict[str, Any]], turns: int, out: Path, meta: dict
         for name in names:
             row += [mean_ttft(results[name], turn), mean_ttft(results[name], turn) / mean_ttft(results[name], 1)]
         rows.append(row)
-    rows.append(["all turns, wall s", *[v for name in names for v in (results[name]["wall_s"], float("nan"))]])
+    rows.append(["all turns, s", *[v for name in names for v in (results[name]["wall_s"], float("nan"))]])
     headers = ["", *[h for name in names for h in (f"{name} TTFT s", f"{name} vs turn 1")]]
     table = markdown_table(headers, rows).replace("| nan ", "|  ")
     bar_chart(out.with_suffix(".png"), [f"turn {t}" for t in range(1, turns + 1)],
@@ -144,21 +152,22 @@ def main() -> None:
     convs = json.loads(PROMPTS.read_text("utf-8"))["conversations"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     (ROOT / "out").mkdir(exist_ok=True)  # the servers' logs (gitignored)
-    results: dict[str, dict[str, Any]] = {}
     ours = [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(args.port),
             "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with server(ours, f"http://127.0.0.1:{args.port}/health", ROOT / "out" / "conversations.edge-runtime.log", env):
-        results["edge-runtime"] = run_conversations(f"http://127.0.0.1:{args.port}/v1", args.expert, convs,
-                                                    args.max_tokens, "edge-runtime")
-    if not args.no_llama_server:
-        ensure_llama_tools()
-        port = args.port + 1
-        cmd = [str(TOOLS / "llama-server"), "-m", str(path), "-np", "4", "--cache-reuse", "256",
-               "-c", str(4 * 4096), "-t", str(args.threads), "--port", str(port)]
-        with server(cmd, f"http://127.0.0.1:{port}/health", ROOT / "out" / "conversations.llama-server.log"):
-            results["llama-server"] = run_conversations(f"http://127.0.0.1:{port}/v1", args.model, convs,
-                                                        args.max_tokens, "llama-server")
+    servers = {"edge-runtime": (f"http://127.0.0.1:{args.port}/v1", args.expert)}
+    with ExitStack() as running:
+        running.enter_context(server(ours, f"http://127.0.0.1:{args.port}/health",
+                                     ROOT / "out" / "conversations.edge-runtime.log", env))
+        if not args.no_llama_server:
+            ensure_llama_tools()
+            port = args.port + 1
+            cmd = [str(TOOLS / "llama-server"), "-m", str(path), "-np", "4", "--cache-reuse", "256",
+                   "-c", str(4 * 4096), "-t", str(args.threads), "--port", str(port)]
+            running.enter_context(server(cmd, f"http://127.0.0.1:{port}/health",
+                                         ROOT / "out" / "conversations.llama-server.log"))
+            servers["llama-server"] = (f"http://127.0.0.1:{port}/v1", args.model)
+        results = run_conversations(servers, convs, args.max_tokens)
     meta = {"model": path.name, "threads": args.threads, "max_tokens": args.max_tokens,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     print(report(results, len(convs[0]["turns"]), args.out, meta))
