@@ -107,6 +107,7 @@ def run_conversations(servers: dict[str, tuple[str, str]], convs: list[dict[str,
                 history.append({"role": "assistant", "content": reply})
                 rows[label].append({"conversation": conv["name"], "turn": turn + 1, "ttft_s": ttft,
                                     "total_s": total, "reply": reply})
+                bar.write(f"{label} {conv['name']} turn {turn + 1}: TTFT {ttft:.2f} s, {total:.2f} s", file=sys.stderr)
                 bar.update()
     bar.close()
     return {label: {"requests": r, "wall_s": sum(x["total_s"] for x in r)} for label, r in rows.items()}
