@@ -13,7 +13,6 @@ from edge_runtime.chat import validate_messages
 from edge_runtime.errors import EdgeRuntimeError
 from edge_runtime.runtime import Runtime
 from edge_runtime.server.handlers import Handlers, ServerSettings, model_card
-from edge_runtime.server.page import add_page
 from edge_runtime.server.responses import CHAT, TEXT, APIError, api_error
 from edge_runtime.server.schema import ChatRequest, CompletionRequest
 
@@ -56,7 +55,6 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
 
     app.include_router(v1)
     app.get("/health")(handlers.health)
-    add_page(app)
     return app
 
 
