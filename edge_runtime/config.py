@@ -21,7 +21,8 @@ from edge_runtime.tomlio import load_toml_text
 DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
 VERIFY_MODES = ("auto", "exact", "fast")  # auto: what `edge-runtime tune` measured faster, else exact
-FUSION_MODES = ("mixture", "best-of", "verify")
+FUSION_MODES = ("auto", "mixture", "best-of", "verify")  # auto: verify where there is evidence and code may run
+EXECUTE_CODE = ("auto", True, False)  # auto: only inside the kernel's fence (`edge-runtime sandbox check`)
 
 
 @dataclass
@@ -82,16 +83,18 @@ class Config:
     kv_type: str = "f16"
     mmap: bool = True
     mlock: bool = False
-    repack: bool = False  # llama.cpp's repacked CPU weights (loaded with mmap off: no second copy); faster
-    # gemm batches, but bit-exact verify batches only up to 3 tokens (1.5B, AVX-512)
-    tuned: bool = True  # use `edge-runtime tune`'s profile per model file (layout, repack, verify default) when present
+    repack: bool = False  # with tuned off: llama.cpp's repacked CPU weights (loaded with mmap off: no second copy)
+    tuned: bool = True  # each GGUF loads as measured here: first-load probe (repack), or tune's profile (layout,
+    # repack, verify default, cost curve)
     max_layout_loss: float = 0.05  # the most perplexity loss (0.05: 5%) tune accepts for a layout variant
     providers: list[str] = field(default_factory=lambda: ["cpu"])  # ONNX execution providers, preferred first
-    fusion: str = "mixture"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify
+    fusion: str = "auto"  # how unsure routes are answered: mixture (best-of when it cannot), best-of, verify;
+    # auto: verify a prompt with evidence (examples to run, a number) where code may run, else mixture
     fusion_experts: int = 2  # experts fused when the router is unsure
     fusion_max_candidates: int = 4  # verify: answers generated at most per prompt
     fusion_time_s: float = 120.0  # verify: no candidate is started after this many seconds
-    execute_code: bool = False  # verify: run model-written code in the sandbox (docs/sandbox.md lists the risks)
+    execute_code: str | bool = field(default="auto", metadata={"types": (str, bool)})  # verify: run model code
+    # in the sandbox: auto (only where the kernel fence holds), true (even without it, warned), false
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
     prefix_cache: str = "1GB"  # KV states of earlier prompts kept in memory (inside memory_budget); "0": off
     prefix_spill: str = "0"  # the same written to $EDGE_RUNTIME_HOME/prefix, at most this size; "0": off
@@ -182,6 +185,9 @@ def _validate(cfg: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: speculative.verify must be one of {', '.join(VERIFY_MODES)}")
     if cfg.fusion not in FUSION_MODES:
         raise ConfigError(f"{origin}: fusion must be one of {', '.join(FUSION_MODES)}, got {cfg.fusion!r}")
+    if cfg.execute_code not in EXECUTE_CODE:  # 1/0 never get here: _build wants a str or a bool
+        raise ConfigError(f"{origin}: execute_code must be \"auto\", true or false, got {cfg.execute_code!r}",
+                          "auto runs model code only inside the kernel's fence: see `edge-runtime sandbox check`")
     if cfg.fusion_max_candidates < 1 or cfg.fusion_time_s <= 0:
         raise ConfigError(f"{origin}: fusion_max_candidates must be >= 1 and fusion_time_s > 0")
     if cfg.max_layout_loss < 0:

@@ -9,6 +9,7 @@ from edge_runtime.models.backends.base import default_threads
 from edge_runtime.chat import Message, encode_prompt
 from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
+from edge_runtime.evidence.layers import allowed as execution_allowed
 from edge_runtime.fusion import strategy, verifiable
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.cache.prefix import PrefixCache, prefix_cache_for
@@ -54,19 +55,31 @@ class Runtime:
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
         ranked = self.routing.ranked(route)
-        plan = self.fusion_plan(route, ranked, request)
+        mode = self.fusion_mode(request)
+        plan = self.fusion_plan(route, ranked, request, mode)
         if plan:
-            return Generation(strategy(self.config.fusion).run(self, route, plan, request, []))
+            return Generation(strategy(mode).run(self, route, plan, request, []))
         return Generation(self.answer(route, request, [], [name for name, _ in ranked]))
 
-    def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request) -> list[tuple[str, float]]:
+    def fusion_mode(self, request: Request) -> str:
+        """The config's fusion; `auto` verifies a prompt carrying evidence (examples to run, a number to
+        vote on) where model code may run here, and mixes otherwise. The sandbox is probed only then."""
+        cfg = self.config
+        if cfg.fusion != "auto":
+            return cfg.fusion
+        evident = verifiable(request.user_text, True)
+        return "verify" if evident and execution_allowed(cfg.execute_code) else "mixture"
+
+    def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request,
+                    mode: str) -> list[tuple[str, float]]:
         """The experts to fuse, or none. Unsure routes fuse their top experts. Verified fusion also checks
         answers a confident route gives when there is evidence (examples to run, a number to vote on):
         that is where a team beats its best member, even one expert with samples and a program."""
         cfg = self.config
         plan = ranked[:cfg.fusion_experts]
-        if cfg.fusion == "verify":
-            return plan if not route.confident or verifiable(request.user_text, cfg.execute_code) else []
+        if mode == "verify":
+            may_run = execution_allowed(cfg.execute_code)
+            return plan if not route.confident or verifiable(request.user_text, may_run) else []
         return plan if not route.confident and len(plan) > 1 else []
 
     def answer(self, route: Route, request: Request, notes: list[str], ranked: Sequence[str] = ()) -> Pieces:

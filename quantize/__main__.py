@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     if args.command == "gguf":
-        from .gguf import requantize
+        from edge_runtime.models.requantize import requantize
 
         requantize(args.input, args.output, args.type, imatrix=args.imatrix, threads=args.threads, force=args.force)
         print(args.output)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> None:
         quantize_onnx(args.input, args.output, args.scheme, search=args.search, force=args.force)
         print(args.output)
     else:
-        from .evaluate import default_text, evaluate, markdown_table
+        from edge_runtime.tuning.perplexity import default_text, evaluate, markdown_table
 
         text = args.text.read_text("utf-8") if args.text else default_text()
         print(markdown_table([evaluate(m, text, window=args.window, n_threads=args.threads) for m in args.models]))

@@ -21,7 +21,7 @@ from edge_runtime.errors import ModelFileError
 from .decoder_graph import build_decoder
 from .gguf_source import GGUFSource
 from .onnx import BITS, quantize_weights, save_model
-from .output import atomic_output
+from edge_runtime.models.atomic_output import atomic_output
 
 WEIGHTS = ("fp32", "fp16", "int8", "int4")
 

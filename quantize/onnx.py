@@ -22,7 +22,7 @@ from onnx import helper, numpy_helper
 from edge_runtime.models.backends.onnx import find_model_file
 from edge_runtime.errors import ModelFileError
 
-from .output import atomic_output
+from edge_runtime.models.atomic_output import atomic_output
 
 BITS = {"int4": 4, "int8": 8}
 BLOCK = 32

@@ -12,17 +12,10 @@ import json
 import os
 from pathlib import Path
 
-from bench_gpu import SHAPES, cost_curve, write_model
+from random_gguf import SHAPES, write_model
 
 SIZES = [*range(1, 18), 20, 24, 32]
 SHAPE = "qwen2.5-1.5b"
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "CPU"
 
 
 def main() -> None:
@@ -35,7 +28,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.lib_dir:
         os.environ["LLAMA_CPP_LIB_PATH"] = args.lib_dir
-    from edge_runtime.models.backends.gguf import GGUFModel
+    from edge_runtime.models.backends.gguf import GGUFModel  # after LLAMA_CPP_LIB_PATH is set
+    from edge_runtime.speculative.costs import verify_cost_seconds
+    from edge_runtime.tuning.machine_cache import machine_identity
 
     path = Path(args.model_dir) / f"{SHAPE}-random-q4_k_m.gguf"
     if not path.exists():
@@ -48,9 +43,9 @@ def main() -> None:
         model = GGUFModel(path, n_ctx=2048, n_threads=threads, repack=True, use_mmap=False, gpu_layers=0)
         model.forward(ids[:64])  # warm-up
         model.truncate(0)
-        seconds = cost_curve(model, ids, SIZES, reps=5)
+        seconds = verify_cost_seconds(model, ids, SIZES, reps=5)
         model.close()
-        device = f"{cpu_name()}, {threads} threads"
+        device = f"{machine_identity()['cpu']}, {threads} threads"
         (out / f"cpu_curves_{threads}.json").write_text(json.dumps({"device": device, "curves_s": {SHAPE: seconds}}))
         print(f"{device}: step {1000 * seconds[1]:.1f} ms; " +
               ", ".join(f"b{b} {s / seconds[1]:.2f}" for b, s in seconds.items() if b in (2, 4, 8, 16, 17, 32)), flush=True)

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchlib import pyplot, save_figure
+from benchlib import figure, pyplot, save_figure
 
 
 def measure(path: Path, prompt_tokens: int, decode_tokens: int, threads: int) -> dict:
     """Runs in the child: load, prompt, decode, perplexity; peak RSS at the end."""
     from edge_runtime.models.backends import open_model
-    from quantize.evaluate import default_text, file_size, negative_log_likelihoods
+    from edge_runtime.tuning.perplexity import default_text, file_size, negative_log_likelihoods
 
     started = time.perf_counter()
     model = open_model(path, n_ctx=1024, n_threads=threads)
@@ -56,7 +56,7 @@ def _peak_rss() -> int:
 def prepare(gguf: Path, onnx: list[str], requant: list[str], models: Path) -> list[tuple[str, Path]]:
     """Every variant to measure, made once and reused from --out-dir on later runs."""
     from quantize.export import export
-    from quantize.gguf import requantize
+    from edge_runtime.models.requantize import requantize
 
     variants = [(f"GGUF {_file_type(gguf)} (as shipped)", gguf)]
     for qtype in requant:
@@ -87,6 +87,7 @@ def markdown(model: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@figure
 def chart(results: dict[str, list[dict]], out: Path) -> None:
     plt = pyplot()
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from benchlib import ROOT, bar_chart, markdown_table
+from benchlib import ROOT, bar_chart, markdown_table, read_records
 from edge_runtime.config import Config, RouterConfig, load_config
 from edge_runtime.generation import GenerationResult
 from edge_runtime.runtime import Runtime
@@ -52,7 +52,7 @@ TASKS = ROOT / "data" / "fusion" / "tasks.jsonl"
 
 def load_tasks(path: Path, kinds: list[str], every: int, limit: int | None) -> list[dict[str, Any]]:
     """Every `every`-th task of each chosen kind, in file order (a deterministic subset)."""
-    tasks = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    tasks = read_records(path)
     return [t for kind in kinds for t in [t for t in tasks if t["kind"] == kind][::every]][:limit]
 
 
@@ -173,7 +173,7 @@ def main() -> None:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if args.report:
-        report([json.loads(line) for name in args.report for line in Path(name).read_text().splitlines() if line], out)
+        report([row for name in args.report for row in read_records(name)], out)
         return
     tasks = load_tasks(Path(args.tasks), args.kinds.split(","), args.every, args.limit)
     runtimes = runtimes_for(args.methods.split(","), args.fusion_time_s)

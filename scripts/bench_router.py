@@ -13,23 +13,18 @@ machine the two differ and CPU time is the model's own cost.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchlib import ROOT, pyplot, save_figure
+from benchlib import ROOT, figure, pyplot, read_records, save_figure
 
 sys.path.insert(0, str(ROOT))
 
 from edge_runtime.router.model import Router  # noqa: E402
 from edge_runtime.router.train import evaluate  # noqa: E402
-
-
-def load_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
 def score(router: Router, rows: list[dict]) -> dict:
@@ -52,6 +47,7 @@ def latencies(router: Router, texts: list[str], passes: int) -> tuple[np.ndarray
     return np.array(wall) * 1e3, np.array(cpu) * 1e3
 
 
+@figure
 def plot(confusion: np.ndarray, labels: list[str], wall: np.ndarray, path: Path) -> None:
     plt = pyplot()
 
@@ -81,9 +77,9 @@ def main() -> int:
     start = time.perf_counter()
     router = Router.load(args.router)
     load_ms = (time.perf_counter() - start) * 1e3
-    test = [r for r in load_rows(Path(args.data)) if r.get("split") == "test"]
-    sets = {"held-out split": test, "new-user": load_rows(Path(args.new_user)),
-            "short/off-topic": load_rows(Path(args.short_offtopic))}
+    test = [r for r in read_records(Path(args.data)) if r.get("split") == "test"]
+    sets = {"held-out split": test, "new-user": read_records(Path(args.new_user)),
+            "short/off-topic": read_records(Path(args.short_offtopic))}
     scores = {name: score(router, rows) for name, rows in sets.items()}
     wall, cpu = latencies(router, [r["text"] for r in test], args.passes)
     size = (Path(args.router) if args.router != "builtin" else ROOT / "edge_runtime/router/router.onnx").stat().st_size

@@ -1,11 +1,17 @@
-"""Shared by the benchmark scripts: llama.cpp's own tools, markdown tables, PNG bar charts."""
+"""Shared by the benchmark scripts: llama.cpp's own tools, prompt files, markdown tables, PNG charts.
+
+matplotlib is optional (`pip install -e '.[bench]'`): without it a script writes its tables and says how
+to get the PNG, since every drawing function here and in the scripts is wrapped in `figure`.
+"""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools" / "bin"
@@ -52,6 +58,32 @@ def llama_speculative(model: Path, prompt: str, *, n_gen: int, threads: int = 2,
             "drafted": grab(r"n_drafted\s*=\s*(\d+)"), "accepted": grab(r"n_accept\s*=\s*(\d+)")}
 
 
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Every line of a JSONL prompt or task file, through the runtime's reader (its errors name the line)."""
+    from edge_runtime.jsonl import read_jsonl  # here: bench_router.py puts the checkout on sys.path first
+
+    return [row for _, row in read_jsonl(path, '{"kind": "...", "prompt": "..."}')]
+
+
+def one_expert_runtime(model: str | Path, *, gpu_layers: int | str = 0, draft: str | Path | None = None,
+                       **runtime_options: Any) -> Any:
+    """A Runtime whose only expert, "t", is `model` (with `draft` as its draft model), for timing one file."""
+    from edge_runtime.config import Config, ExpertConfig
+    from edge_runtime.runtime import Runtime
+
+    expert = ExpertConfig("t", str(model), ["general"], gpu_layers=gpu_layers, draft=str(draft) if draft else None)
+    return Runtime(Config(experts={"t": expert}, default_expert="t", context=4096), **runtime_options)
+
+
+def copying_prompt(runtime: Any, seed: str, max_tokens: int) -> tuple[str, Any]:
+    """seed + the model's own greedy continuation + seed again: greedy decoding of it repeats what the model
+    wrote, so drafting from the context pays (random weights included). Returns it and the first result."""
+    from edge_runtime.sampling import SamplingParams
+
+    first = runtime.generate(seed, expert="t", draft="none", max_tokens=max_tokens, raw=True, params=SamplingParams())
+    return seed + first.text + seed, first
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(v: Any) -> str:
         return f"{v:.2f}" if isinstance(v, float) else str(v)
@@ -59,6 +91,23 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+BENCH_EXTRA = "pip install -e '.[bench]'"
+Draw = TypeVar("Draw", bound=Callable[..., Any])
+
+
+def figure(draw: Draw) -> Draw:
+    """Mark a function that draws a PNG: without matplotlib it prints how to get it and returns None."""
+    @functools.wraps(draw)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print(f"no PNG from {draw.__name__}: matplotlib is missing ({BENCH_EXTRA} installs it)", file=sys.stderr)
+            return None
+        return draw(*args, **kwargs)
+    return run  # type: ignore[return-value]
 
 
 def pyplot() -> Any:
@@ -78,6 +127,7 @@ def save_figure(fig: Any, path: Path, dpi: int = 120) -> None:
     pyplot().close(fig)
 
 
+@figure
 def bar_chart(path: Path, groups: Sequence[str], series: dict[str, Sequence[float]], *, title: str,
               ylabel: str, hline: float | None = None) -> None:
     """Grouped bars: one group per x label, one bar per series."""

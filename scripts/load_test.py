@@ -11,11 +11,9 @@ Without --url it starts its own server (a subprocess on a free loopback port, wi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +28,9 @@ import numpy as np
 import openai
 import psutil
 
-from benchlib import ROOT, markdown_table, pyplot, save_figure
+from benchlib import ROOT, figure, markdown_table, pyplot, save_figure
+from edge_runtime.cli.rpc import free_port
+from edge_runtime.jsonl import read_prompts
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CLIENT_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
@@ -71,12 +71,6 @@ class RssSampler(threading.Thread):
         self._halt.set()
         self.join()
         return max((rss for _, rss in self.samples), default=0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(args: argparse.Namespace, key: str) -> tuple[subprocess.Popen, str]:
@@ -172,6 +166,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall_s: float, pea
     return table + "".join(f"\n\nerror: {e}" for e in errors[:5])
 
 
+@figure
 def plot(path: Path, outcomes: list[Outcome], rss: list[tuple[float, int]]) -> None:
     plt = pyplot()
 
@@ -218,7 +213,7 @@ def main() -> None:
     if args.url and urlparse(args.url).hostname not in LOOPBACK:
         raise SystemExit("--url must be a loopback address: this test does not leave the machine")
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-    prompts = [json.loads(line)["prompt"] for line in Path(args.prompts).read_text("utf-8").splitlines() if line]
+    prompts = read_prompts(args.prompts)
 
     key = args.api_key if args.url else secrets.token_hex(16)
     if args.url:

@@ -13,8 +13,7 @@ import cProfile
 import io
 import pstats
 
-from edge_runtime.config import Config, ExpertConfig
-from edge_runtime.runtime import Runtime
+from benchlib import copying_prompt, one_expert_runtime
 from edge_runtime.sampling import SamplingParams
 
 SEED = "def scale(values, factor):\n    return [v * factor for v in values]\n\n"
@@ -32,11 +31,9 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
     layers = args.gpu_layers if args.gpu_layers == "all" else int(args.gpu_layers)
-    expert = ExpertConfig("t", args.model, ["general"], gpu_layers=layers, draft=args.draft_model)
-    runtime = Runtime(Config(experts={"t": expert}, default_expert="t", context=4096), threads=args.threads)
+    runtime = one_expert_runtime(args.model, gpu_layers=layers, draft=args.draft_model, threads=args.threads)
     greedy = SamplingParams(temperature=0.0)
-    first = runtime.generate(SEED, expert="t", draft="none", max_tokens=256, raw=True, params=greedy)
-    prompt = SEED + first.text + SEED  # the model's own continuation follows: its greedy text copies
+    prompt, _ = copying_prompt(runtime, SEED, 256)
     runtime.generate(prompt, expert="t", draft=args.draft, verify=args.verify, max_tokens=16, raw=True, params=greedy)
     profiler = cProfile.Profile()
     profiler.enable()

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from benchlib import ROOT, bar_chart, markdown_table
+from benchlib import ROOT, bar_chart, markdown_table, read_records
+from gpu_report import relative
 from edge_runtime.models.backends.gguf import GGUFModel
 from edge_runtime.models.catalog import resolve
 from edge_runtime.chat import encode_prompt
@@ -43,8 +44,7 @@ def other_curves(paths: list[str], model: str) -> dict[str, dict[int, float]]:
     curves = {}
     for path in paths:
         data = json.loads(Path(path).read_text())
-        seconds = {int(k): v for k, v in data["curves_s"][model].items()}
-        curves[data.get("device", Path(path).stem)] = {k: v / seconds[1] for k, v in seconds.items()}
+        curves[data.get("device", Path(path).stem)] = relative(data["curves_s"][model])
     return curves
 
 
@@ -53,7 +53,7 @@ def record(args: argparse.Namespace, spec: SpeculativeConfig) -> tuple[list[dict
     path = resolve(load_config().expert(args.expert).model)
     target = GGUFModel(path, name=args.expert, n_ctx=4096, n_threads=args.threads, repack=args.repack,
                        use_mmap=not args.repack)
-    prompts = [json.loads(line) for line in Path(args.prompts).read_text().splitlines() if line.strip()]
+    prompts = read_records(args.prompts)
     plain = Decoder(target, None)
     records = []
     for p in tqdm([p for p in prompts if p["kind"] in args.kinds.split(",")], desc="record", unit="prompt"):

@@ -119,8 +119,9 @@ def _add_generation_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-p", type=float, default=0.0)
     p.add_argument("--repeat-penalty", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--execute-code", action="store_true",
-                   help="verified fusion may run model-written code in the sandbox (see docs/sandbox.md for the risks)")
+    p.add_argument("--execute-code", nargs="?", const="true", choices=("auto", "true", "false"), default=None,
+                   help="verified fusion runs model-written code in the sandbox: auto (default: only inside the "
+                        "kernel's fence), true (also without it; bare --execute-code), false (see docs/sandbox.md)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

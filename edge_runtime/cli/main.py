@@ -1,4 +1,4 @@
-"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve | tune.
+"""`edge-runtime`: pull | inspect | devices | run | chat | route | router train | serve | rpc-serve | tune | sandbox.
 
 One module per subcommand group; the shared options and the error boundary live in options.py.
 """
@@ -7,14 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edge_runtime.cli import generate, models, router, rpc, serve, tune
+from edge_runtime.cli import generate, models, router, rpc, sandbox, serve, tune
 from edge_runtime.cli.options import guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-runtime", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (models, generate, router, serve, rpc, tune):
+    for group in (models, generate, router, serve, rpc, tune, sandbox):
         group.register(sub)
     return parser
 

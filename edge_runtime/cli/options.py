@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     cfg = load_config(getattr(args, "config", None))
-    if getattr(args, "execute_code", False):
-        cfg = replace(cfg, execute_code=True)
+    execute = getattr(args, "execute_code", None)
+    if execute is not None:  # "auto" | "true" | "false", as the config spells it
+        cfg = replace(cfg, execute_code={"true": True, "false": False}.get(execute, execute))
     if getattr(args, "gpu_memory_budget", None):
         cfg.gpu_memory_budget = args.gpu_memory_budget
     layers = getattr(args, "gpu_layers", None)

@@ -57,6 +57,7 @@ def is_loopback(host: str) -> bool:
 
 
 def cmd_rpc_serve(args: argparse.Namespace) -> int:
+    from edge_runtime.models.backends.ggml import name_of
     from edge_runtime.rpc import offload as rpc
 
     warning = EXPOSURE.format(host=args.host, port=args.port)
@@ -70,7 +71,7 @@ def cmd_rpc_serve(args: argparse.Namespace) -> int:
         cache.mkdir(parents=True, exist_ok=True)  # llama.cpp writes into it but does not create it
     devices = rpc.serving_devices()
     print(f"edge-runtime rpc-serve on {args.host}:{args.port}: "
-          f"{', '.join(rpc.device_name(d) for d in devices)}; one client at a time; Ctrl-C stops", file=sys.stderr)
+          f"{', '.join(name_of(d) for d in devices)}; one client at a time; Ctrl-C stops", file=sys.stderr)
     sys.stdout.flush()
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the server loop is C: Python's handler would never run
     rpc.serve(f"{args.host}:{args.port}", str(cache) if cache else None, args.threads or default_threads(), devices)
@@ -110,7 +111,7 @@ def _endpoints(args: argparse.Namespace) -> list[str]:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """This machine's devices as llama.cpp sees them (CPU, GPUs), then each RPC server's."""
-    from edge_runtime.models.backends.ggml_devices import list_devices
+    from edge_runtime.models.backends.ggml import list_devices
 
     rows: list[dict[str, Any]] = [{"where": "local", "device": d.name, "free_bytes": d.free, "total_bytes": d.total,
                                    "state": d.type} for d in list_devices() if not d.name.startswith("RPC")]

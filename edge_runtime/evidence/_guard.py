@@ -1,12 +1,10 @@
-"""The sandbox child's first code: an audit hook, then the candidate (`main.py`) as __main__.
+"""An audit hook for the sandbox child (never imported by the runtime; sandbox.py prepends its text).
 
-Never imported by the runtime; sandbox.py passes this file's text to `python -I -B -c`.
-Defence in depth only: the hook refuses the ordinary ways to reach outside the working
-directory (writes, deletes, sockets, new processes, ctypes), but C extensions and interpreter
-tricks can bypass audit hooks, so the OS limits set by sandbox.py remain the real fence.
+Not a fence: C code and interpreter tricks (walking frames to this module's globals) get around audit
+hooks. It only runs where the kernel's fence is incomplete and the user asked for execution anyway
+(`execute_code = true`), as an early, friendly refusal of the ordinary ways out of the directory.
 """
 import os
-import runpy
 import sys
 
 _ROOT = os.path.realpath(os.getcwd())
@@ -52,5 +50,3 @@ def _hook(event, args):
 
 
 sys.addaudithook(_hook)
-sys.argv = ["main.py"]
-runpy.run_path("main.py", run_name="__main__")

@@ -28,19 +28,19 @@ class Judge(Protocol):
         """The winner's index, why it won, and the reply to give."""
 
 
-def choose(prompt: str, execute_code: bool, notes: list[str]) -> Judge:
+def choose(prompt: str, refused: str, notes: list[str]) -> Judge:
     """Checks when the prompt carries examples and code may run; a vote when it asks for a number;
-    otherwise best-of. Without `execute_code` no model-written code runs, and the notes say so."""
+    otherwise best-of. `refused` says why model-written code may not run here ('' when it may); the
+    notes repeat it wherever that cost evidence."""
     checks = extract_checks(prompt)
-    if checks and execute_code:
+    if checks and not refused:
         return ChecksJudge(checks, function_name(prompt))
     if checks:
-        notes.append(f"verify: the prompt's {len(checks)} example(s) were not run: code execution is off "
-                     "(turn it on with execute_code = true or --execute-code)")
+        notes.append(f"verify: the prompt's {len(checks)} example(s) were not run: {refused}")
     if asks_for_number(prompt):
-        if not execute_code:
-            notes.append("verify: no program candidate: code execution is off")
-        return VoteJudge(execute_code)
+        if refused:
+            notes.append(f"verify: no program candidate: {refused}")
+        return VoteJudge(not refused)
     return ScoreJudge()
 
 

@@ -13,6 +13,7 @@ from edge_runtime.generation import Pieces, Request
 from edge_runtime.router.routing import Route
 from edge_runtime.evidence.answers import asks_for_number
 from edge_runtime.evidence.checks import extract_checks
+from edge_runtime.evidence.layers import allowed, refusal
 from edge_runtime.fusion.base import Team
 from edge_runtime.fusion.candidates import Candidate, Spec, generate, lineup
 from edge_runtime.fusion.judges import Judge, choose
@@ -36,7 +37,8 @@ class VerifiedFusion:
             notes: list[str]) -> Pieces:
         started = time.perf_counter()
         config = team.loader.config
-        judge = choose(request.user_text, config.execute_code, notes)
+        refused = "" if allowed(config.execute_code) else refusal(config.execute_code)
+        judge = choose(request.user_text, refused, notes)
         experts = [name for name, _ in plan]
         specs = lineup(experts, team.loader.strongest(experts), coder(config, route.language), judge.kinds,
                        config.fusion_max_candidates, judge.code_only)

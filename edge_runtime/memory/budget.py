@@ -174,7 +174,7 @@ def gpu_budget_bytes(spec: str, main_gpu: int = 0) -> int:
     spec = spec.strip()
     if spec not in ("auto",) and not spec.endswith("%"):
         return parse_size(spec)
-    from edge_runtime.models.backends.ggml_devices import gpu_devices
+    from edge_runtime.models.backends.ggml import gpu_devices
 
     gpus = gpu_devices()
     if not gpus:

@@ -33,12 +33,15 @@ class ExpertLoader:
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
+        self._probed: dict[Path, TunedProfile] = {}  # probes this process ran but did not keep (a busy machine)
 
     def profile(self, path: Path | None) -> TunedProfile | None:
         """The measured profile of a file (tune's, or the first load's probe), or None when it has none (or
         there is no file) or `tuned` is off: the one place that decides whether measured choices (layout,
         repack, verify default) apply."""
-        return tuned(path, self.threads) if self.config.tuned and path is not None else None
+        if not self.config.tuned or path is None:
+            return None
+        return tuned(path, self.threads) or self._probed.get(path)
 
     def probe_first_load(self, path: Path, key: str) -> None:
         """A GGUF file loading on this machine's CPU for the first time gets its repack setting measured
@@ -49,7 +52,7 @@ class ExpertLoader:
         room = self.pool.room()
         need = estimate_footprint(path, load.n_ctx, load.kv_type, load.n_batch, repack=True, mmap=False).total
         if room is None or need <= room:
-            first_load_profile(path, load)
+            self._probed[path] = first_load_profile(path, load)
 
     def chosen_layout(self, path: Path, layout: str = "") -> str:
         """The layout a file loads in: the expert's config's, else the tuned profile's, else "" (as is)."""

@@ -12,32 +12,11 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import llama_cpp as ll
-from llama_cpp._ggml import libggml
 
 from edge_runtime.errors import EdgeRuntimeError
+from edge_runtime.models.backends.ggml import device_handles, ggml_lib, type_of
 
 _p = ctypes.c_void_p
-_DEV_CPU, _DEV_ACCEL = 0, 3  # enum ggml_backend_dev_type
-
-
-def _bind(name: str, restype: type | None, *argtypes: type) -> ctypes._CFuncPtr:
-    fn = getattr(libggml, name)
-    fn.restype, fn.argtypes = restype, list(argtypes)
-    return fn
-
-
-_reg_by_name = _bind("ggml_backend_reg_by_name", _p, ctypes.c_char_p)
-_reg_proc = _bind("ggml_backend_reg_get_proc_address", _p, _p, ctypes.c_char_p)
-_register = _bind("ggml_backend_register", None, _p)
-_reg_dev_count = _bind("ggml_backend_reg_dev_count", ctypes.c_size_t, _p)
-_reg_dev_get = _bind("ggml_backend_reg_dev_get", _p, _p, ctypes.c_size_t)
-_dev_count = _bind("ggml_backend_dev_count", ctypes.c_size_t)
-_dev_get = _bind("ggml_backend_dev_get", _p, ctypes.c_size_t)
-_dev_type = _bind("ggml_backend_dev_type", ctypes.c_int, _p)
-_dev_name = _bind("ggml_backend_dev_name", ctypes.c_char_p, _p)
-_dev_memory = _bind("ggml_backend_dev_memory", None, _p, ctypes.POINTER(ctypes.c_size_t),
-                    ctypes.POINTER(ctypes.c_size_t))
-
 _ADD_SERVER = ctypes.CFUNCTYPE(_p, ctypes.c_char_p)
 _START_SERVER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t,
                                  ctypes.POINTER(_p))
@@ -46,8 +25,9 @@ _START_SERVER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.
 def _proc(name: str, prototype: type) -> ctypes._CFuncPtr:
     """A function of the RPC backend, or a clear error when this llama.cpp was built without it."""
     ll.llama_backend_init()
-    reg = _reg_by_name(b"RPC")
-    address = _reg_proc(reg, name.encode()) if reg else None
+    lib = ggml_lib()
+    reg = lib.ggml_backend_reg_by_name(b"RPC")
+    address = lib.ggml_backend_reg_get_proc_address(reg, name.encode()) if reg else None
     if not address:
         raise EdgeRuntimeError("this llama-cpp-python was built without the RPC backend",
                                "rebuild it with CMAKE_ARGS=-DGGML_RPC=ON (`make clean run` does)")
@@ -59,27 +39,16 @@ def add_server(endpoint: str) -> list[int]:
     reg = _proc("ggml_backend_rpc_add_server", _ADD_SERVER)(endpoint.encode())
     if not reg:
         raise EdgeRuntimeError(f"RPC server {endpoint} offers no devices")
-    _register(reg)
-    return [_reg_dev_get(reg, i) for i in range(_reg_dev_count(reg))]
-
-
-def device_memory(dev: int) -> tuple[int, int]:
-    """(free, total) bytes a device reports; for an RPC device this asks its server."""
-    free, total = ctypes.c_size_t(), ctypes.c_size_t()
-    _dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
-    return free.value, total.value
-
-
-def device_name(dev: int) -> str:
-    return (_dev_name(dev) or b"").decode()
+    lib = ggml_lib()
+    lib.ggml_backend_register(reg)
+    return [lib.ggml_backend_reg_dev_get(reg, i) for i in range(lib.ggml_backend_reg_dev_count(reg))]
 
 
 def serving_devices() -> list[int]:
     """What `rpc-server` offers: the accelerators of this build, else the CPU."""
-    ll.llama_backend_init()
-    devices = [_dev_get(i) for i in range(_dev_count())]
-    gpus = [d for d in devices if _dev_type(d) not in (_DEV_CPU, _DEV_ACCEL)]
-    return gpus or [d for d in devices if _dev_type(d) == _DEV_CPU][:1]
+    devices = device_handles()
+    gpus = [d for d in devices if type_of(d) in ("gpu", "igpu")]
+    return gpus or [d for d in devices if type_of(d) == "cpu"][:1]
 
 
 def serve(endpoint: str, cache_dir: str | None, threads: int, devices: Sequence[int]) -> None:

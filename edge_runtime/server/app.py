@@ -1,12 +1,15 @@
-"""OpenAI-compatible HTTP API over a Runtime: chat/completions, completions, models, health; SSE streams.
-This module only wires routes to `Handlers`; see responses.py for the error contract."""
+"""OpenAI-compatible HTTP API over a Runtime: chat/completions, completions, models, health; SSE streams;
+and the chat page at `/` (static files in the package, speaking the same API). This module only wires
+routes to `Handlers`; see responses.py for the error contract."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge_runtime.chat import validate_messages
@@ -17,6 +20,7 @@ from edge_runtime.server.responses import CHAT, TEXT, APIError, api_error
 from edge_runtime.server.schema import ChatRequest, CompletionRequest
 
 __all__ = ["ServerSettings", "create_app"]
+STATIC = Path(__file__).with_name("static")
 
 
 def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> FastAPI:
@@ -55,6 +59,12 @@ def create_app(runtime: Runtime, settings: ServerSettings | None = None) -> Fast
 
     app.include_router(v1)
     app.get("/health")(handlers.health)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
     return app
 
 

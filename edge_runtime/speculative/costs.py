@@ -6,6 +6,7 @@ always right yields b tokens for curve[b] steps, so b / curve[b] bounds the spee
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 import numpy as np
 
@@ -24,10 +25,10 @@ def step_seconds(model: CausalLM, ids: list[int], steps: int = 16) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def verify_cost_curve(model: CausalLM, ids: list[int], sizes: range = range(1, 9), reps: int = 5
-                      ) -> dict[int, float]:
-    """Median seconds of a forward of b tokens (all logits read, as a verify step does) at one position,
-    relative to one token. Sizes are interleaved within each repetition, so load drift hits all alike."""
+def verify_cost_seconds(model: CausalLM, ids: list[int], sizes: Sequence[int] = range(1, 9), reps: int = 5
+                        ) -> dict[int, float]:
+    """Median seconds of a forward of b tokens (all logits read, as a verify step does) at one position.
+    Sizes are interleaved within each repetition, so load drift hits all alike."""
     start_at = len(ids) - max(sizes)
     model.truncate(0)
     model.forward(ids[:start_at])
@@ -39,8 +40,14 @@ def verify_cost_curve(model: CausalLM, ids: list[int], sizes: range = range(1, 9
             model.forward(ids[start_at:start_at + size], logits_for=size)
             times[size].append(time.perf_counter() - start)
     model.truncate(0)
-    one = float(np.median(times[1]))
-    return {size: float(np.median(times[size])) / one for size in sizes}
+    return {size: float(np.median(times[size])) for size in sizes}
+
+
+def verify_cost_curve(model: CausalLM, ids: list[int], sizes: Sequence[int] = range(1, 9), reps: int = 5
+                      ) -> dict[int, float]:
+    """verify_cost_seconds relative to one token: what the draft policy compares (sizes must hold 1)."""
+    seconds = verify_cost_seconds(model, ids, sizes, reps)
+    return {size: s / seconds[1] for size, s in seconds.items()}
 
 
 def speedup_bound(curve: dict[int, float], largest: int) -> float:

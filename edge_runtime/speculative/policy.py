@@ -83,8 +83,9 @@ class DraftPolicy:
 
     Acceptance is kept per drafter and per regime: right after a draft accepted whole (the text is
     copying its context, or the draft model is in step) acceptance runs far higher than after a
-    miss. When no length pays, the step is plain, but every `probe_every`-th such step verifies one
-    token anyway, so that a regime that starts paying is noticed; a probe accepted whole is followed at
+    miss. When no length pays, the step is plain, but after `probe_every` such steps one token is verified
+    anyway, so that a regime that starts paying is noticed (each failed probe doubles the gap, up to
+    `max_probe_gap`: on text that never copies, fixed probes cost about 1% of the reply on a 2-core CPU); a probe accepted whole is followed at
     once by one twice as long (1, 2, 4, ... up to what was proposed), since on a CPU where a batch of k
     costs nearly k steps only long drafts pay, and one-token probes every 8 steps would take hundreds of
     steps to learn that the text is copying. A failed probe ends the ramp and costs what it verified.
@@ -100,9 +101,12 @@ class DraftPolicy:
     """
 
     def __init__(self, max_draft: int = 4, min_draft: int = 0, *, probe_every: int = 8,
-                 pause_steps: int = 16, judge_after: int = 6, cost: VerifyCost | None = None) -> None:
+                 pause_steps: int = 16, judge_after: int = 6, max_probe_gap: int = 64,
+                 cost: VerifyCost | None = None) -> None:
         self.max_draft, self.min_draft = max_draft, min_draft
         self.probe_every, self.pause_steps, self.judge_after = probe_every, pause_steps, judge_after
+        self.max_probe_gap = max_probe_gap
+        self._probe_gap = probe_every  # plain steps between probes: doubles while probes fail
         self._plain_rate: float | None = None  # tokens/s of steps that proposed nothing (moving average)
         self._spec_rate: float | None = None  # tokens/s of drafting steps since drafting last resumed
         self._spec_steps = 0
@@ -150,7 +154,8 @@ class DraftPolicy:
         best, _ = self._best(alpha, proposed, 0.0)  # the proposal is paid for: verify what pays
         if best == 0:
             self._plain_steps += 1
-        if self._ramp > best or (best == 0 and self._plain_steps % self.probe_every == 0):
+        if self._ramp > best or (best == 0 and self._plain_steps >= self._probe_gap):
+            self._plain_steps = 0
             best = self._probing = min(proposed, max(self._ramp, 1))
         if self._probe_next:
             best, self._probe_next = max(best, 1), False
@@ -178,7 +183,9 @@ class DraftPolicy:
             self._regime(source).observe(drafted, accepted)
             self._streak = accepted == drafted
         if self._probing:
-            self._ramp = min(2 * drafted, self.max_draft) if drafted and accepted == drafted else 0
+            whole = drafted and accepted == drafted
+            self._ramp = min(2 * drafted, self.max_draft) if whole else 0
+            self._probe_gap = self.probe_every if whole else min(2 * self._probe_gap, self.max_probe_gap)
             self._probing = 0
         self._guard(drafted, accepted, seconds)
 

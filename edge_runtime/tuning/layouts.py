@@ -54,7 +54,7 @@ def variant(source: Path, layout: str, threads: int = 0) -> Path:
     origin = _origin(source)
     if out.is_file() and stamp.is_file() and stamp.read_text() == origin:
         return out
-    from quantize.gguf import requantize
+    from edge_runtime.models.requantize import requantize
 
     requantize(source, out, layout, threads=threads, force=True)
     stamp.write_text(origin)
@@ -63,10 +63,10 @@ def variant(source: Path, layout: str, threads: int = 0) -> Path:
 
 def perplexity_loss(source: Path, made: Path, threads: int = 0) -> float:
     """The variant's perplexity over its source's, minus one (0.031: 3.1% worse), on the whole of
-    quantize/data/eval.txt: prose, code and numbers, the same number `quantize eval` reports. A slice would
+    edge_runtime/tuning/eval_data/eval.txt: prose, code and numbers, the same number `quantize eval` reports. A slice would
     be faster but drop the code or the numbers (the text runs prose, then code, then arithmetic); the
     whole text is about 1000 tokens of prompt processing per file, small next to tune's step timings."""
-    from quantize.evaluate import default_text, evaluate
+    from edge_runtime.tuning.perplexity import default_text, evaluate
 
     text = default_text()
     base, new = (evaluate(path, text, n_threads=threads).perplexity for path in (source, made))

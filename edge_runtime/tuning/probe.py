@@ -7,6 +7,7 @@ so it is measured where it runs, with the settings the runtime will load with, n
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,13 +56,21 @@ def measure_settings(path: Path, load: LoadSettings, prompt: str, on_step: Calla
     return measured
 
 
+def machine_is_busy() -> bool:
+    """More runnable work than cores: timings taken now say more about the neighbours than the file."""
+    return os.getloadavg()[0] > (os.cpu_count() or 1)
+
+
 def first_load_profile(path: Path, load: LoadSettings) -> TunedProfile:
-    """The probe's profile of a file with none here: measured, stored, and said in one line on stderr."""
+    """The probe's profile of a file with none here: measured, said in one line on stderr, and kept
+    unless the machine was busy while it measured (then it serves this process and is measured again)."""
     settings = measure_settings(path, load, PROBE_PROMPT, steps=12)
     profile = TunedProfile(settings, source=PROBE)
-    save(path, load.threads, profile)
+    busy = machine_is_busy()
+    if not busy:
+        save(path, load.threads, profile)
     plain, repack = settings["plain"].step_ms, settings["repack"].step_ms
+    kept = "not kept: the machine was busy, measured again next time" if busy else "kept; `edge-runtime tune` refines"
     print(f"edge-runtime: first load of {path.name} on this machine: one-token step {plain:.1f} ms plain, "
-          f"{repack:.1f} ms repacked; loading {'repacked' if profile.repack else 'plain'} (kept; "
-          f"`edge-runtime tune` refines)", file=sys.stderr)
+          f"{repack:.1f} ms repacked; loading {'repacked' if profile.repack else 'plain'} ({kept})", file=sys.stderr)
     return profile

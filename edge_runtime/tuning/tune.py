@@ -45,11 +45,9 @@ def load_settings(cfg: Config, threads: int) -> LoadSettings:
 
 def measure_file(path: Path, load: LoadSettings, prompt: str, bar: tqdm) -> TunedProfile:
     """Every setting of one file timed; the faster step is the setting it loads with."""
-    def step(name: str) -> None:
-        bar.set_postfix_str(f"{path.name} {name}")
-        bar.update(1)
-
-    return TunedProfile(measure_settings(path, load, prompt, step))
+    profile = TunedProfile(measure_settings(path, load, prompt, lambda name: bar.set_postfix_str(f"{path.name} {name}")))
+    bar.update(len(profile.settings))
+    return profile
 
 
 def lookup_speeds(model: GGUFModel, setting: SettingTiming, prompts: list[str]) -> dict[str, dict[str, float]]:

@@ -167,3 +167,23 @@ def test_run_json_with_the_real_code_expert(capsys):
     row = json.loads(out)
     assert code == 0 and row["expert"] == "code" and row["draft"] == "lookup"
     assert "def " in row["text"] and row["tokens_per_s"] > 0
+
+
+def test_execute_code_takes_auto_true_or_false(tmp_path):
+    assert load_config().execute_code == "auto" and load_config().fusion == "auto"
+    for text, value in (('"auto"', "auto"), ("true", True), ("false", False)):
+        (tmp_path / "ok.toml").write_text(f"execute_code = {text}\n")
+        assert load_config(tmp_path / "ok.toml").execute_code == value
+    for text in ('"maybe"', "1"):
+        (tmp_path / "bad.toml").write_text(f"execute_code = {text}\n")
+        with pytest.raises(ConfigError, match="execute_code"):
+            load_config(tmp_path / "bad.toml")
+
+
+def test_sandbox_run_refuses_a_missing_file_and_a_bad_timeout(tmp_path, capsys):
+    code, _, err = cli(capsys, "sandbox", "run", str(tmp_path / "nope.py"))
+    assert code == 2 and "no such file" in err and "hint:" in err
+    program = tmp_path / "p.py"
+    program.write_text("print(1)\n")
+    code, _, err = cli(capsys, "sandbox", "run", str(program), "--timeout", "0")
+    assert code == 2 and "--timeout must be positive" in err

@@ -13,7 +13,7 @@ from edge_runtime.speculative.stats import GenerationStats
 from edge_runtime.fusion.candidates import CODE_ASK, FENCE_END, Candidate, Spec, lineup, request_for
 from edge_runtime.fusion.judges import VoteJudge
 from edge_runtime.runtime import Runtime
-from edge_runtime.evidence import sandbox
+from edge_runtime.evidence import layers, sandbox
 from edge_runtime.evidence.answers import final_number
 
 from tests.conftest import DATA
@@ -99,12 +99,36 @@ def test_code_prompt_with_examples_picks_a_passing_candidate_and_stops_early():
     assert "def add" in result.text and all(c["text"] for c in fusion["candidates"])
 
 
+def test_auto_fusion_verifies_only_prompts_with_evidence_where_code_may_run():
+    """The default (fusion = "auto", execute_code = "auto"): the sandbox is probed only for a prompt with
+    evidence, so an ordinary prompt (the demo's) never pays for it."""
+    rt = Runtime(load_config(), threads=2)
+    assert rt.fusion_mode(Request("Refactor this loop into a list comprehension.")) == "mixture"
+    assert rt.fusion_mode(Request(ADD)) == ("verify" if layers.probe().strong else "mixture")
+    rt.config.execute_code = False
+    assert rt.fusion_mode(Request(ADD)) == "mixture"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not layers.probe().strong, reason="the kernel fence is incomplete here: auto runs no code")
+def test_default_config_verifies_a_code_prompt_with_doctests_by_running_them():
+    rt = Runtime(load_config(), threads=2)
+    try:
+        result = rt.generate(ADD, max_tokens=96)
+    finally:
+        rt.close()
+    fusion = result.fusion
+    assert fusion["mode"] == "verify" and fusion["judge"] == "checks"
+    winner = fusion["candidates"][fusion["winner_index"]]
+    assert winner["passed"] == winner["total"] == 2  # the prompt's two doctests ran against its code
+
+
 def test_without_execute_code_nothing_is_executed_and_the_notes_say_so(monkeypatch):
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("model code ran without execute_code")
 
     monkeypatch.setattr(sandbox.subprocess, "Popen", refuse)
-    rt = runtime(fusion_max_candidates=2)
+    rt = runtime(execute_code=False, fusion_max_candidates=2)
     try:
         code = rt.generate(ADD, max_tokens=16)
         number = rt.generate(MULTIPLY, max_tokens=16)

@@ -162,7 +162,7 @@ def test_chat_greedy_generation(onnx_model: ONNXModel, gguf: GGUFModel) -> None:
 
 def test_int4_perplexity_within_ten_percent_of_gguf(int4_dir: Path, smol_path: Path, onnx_model: ONNXModel,
                                                     gguf: GGUFModel) -> None:
-    from quantize.evaluate import default_text, negative_log_likelihoods
+    from edge_runtime.tuning.perplexity import default_text, negative_log_likelihoods
 
     ids = gguf.tokenize(default_text())
     ppl_gguf = float(np.exp(negative_log_likelihoods(gguf, ids).mean()))
@@ -186,7 +186,7 @@ def test_cross_backend_speculative_equals_target_greedy(draft_is_onnx: bool, onn
 
 
 def test_requantize_gguf_and_load(smol_path: Path, tmp_path: Path) -> None:
-    from quantize.gguf import requantize
+    from edge_runtime.models.requantize import requantize
 
     out = requantize(smol_path, tmp_path / "smol-q4_0.gguf", "Q4_0")
     model = GGUFModel(out, n_ctx=256, n_threads=1)
@@ -289,7 +289,7 @@ def test_imatrix_guides_requantization(smol_path: Path, tmp_path: Path) -> None:
     from gguf import GGUFWriter
 
     from edge_runtime.models.header import read_gguf
-    from quantize.gguf import requantize
+    from edge_runtime.models.requantize import requantize
 
     info = read_gguf(smol_path)
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import pytest
 
 from edge_runtime.cli.main import main
 from edge_runtime.config import load_config, parse_config
-from edge_runtime.models.backends.ggml_devices import gpu_devices, list_devices
+from edge_runtime.models.backends.ggml import gpu_devices, list_devices
 from edge_runtime.errors import ConfigError
 from edge_runtime.models.header import read_gguf
 from edge_runtime.memory.budget import estimate_footprint, fit_gpu_layers, offloaded, split_footprint
@@ -29,6 +29,26 @@ def gpu_model() -> Path:
     return Path(os.environ.get("EDGE_RUNTIME_GPU_TEST_MODEL") or model_path(QWEN_05))
 needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="llama.cpp sees no GPU device here (CPU-only build or "
                                                    "machine); scripts/bench_gpu.py measures this on one")
+
+
+def test_devices_come_from_the_library_llama_cpp_python_was_pointed_at(tmp_path):
+    """LLAMA_CPP_LIB_PATH (how bench_gpu.py runs a CUDA build) holds for the device list too, not only for
+    libllama: llama_cpp's own _ggml module ignores it and found no library on the GPU machine."""
+    import shutil
+    import subprocess
+    import sys
+
+    import llama_cpp
+
+    libs = tmp_path / "libs"
+    shutil.copytree(Path(llama_cpp.__file__).parent / "lib", libs, symlinks=True)
+    probe = ("from edge_runtime.models.backends.ggml import ggml_lib, list_devices; "
+             "print(ggml_lib()._name); print(sorted(d.type for d in list_devices()))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                         env=os.environ | {"LLAMA_CPP_LIB_PATH": str(libs)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded, types = run.stdout.splitlines()
+    assert Path(loaded).parent == libs and "cpu" in types
 
 
 def test_devices_lists_the_cpu(capsys):
@@ -122,7 +142,7 @@ def test_lookup_continues_a_repeating_text():
 @needs_gpu
 def test_gpu_vram_plan_matches_the_device():
     from edge_runtime.models.backends.gguf import GGUFModel
-    from edge_runtime.models.backends.ggml_devices import device_memory
+    from edge_runtime.models.backends.ggml import device_memory
 
     gpu = gpu_devices()[0]
     path = gpu_model()

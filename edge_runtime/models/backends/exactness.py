@@ -11,6 +11,8 @@ attention on one path (see `value_type`).
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 from edge_runtime.models.backends.base import CausalLM
@@ -52,15 +54,22 @@ def probe_tokens(model: CausalLM, n: int) -> list[int]:
     return (ids * (n // len(ids) + 1))[:n]
 
 
-def first_mismatch(model: CausalLM, ids: list[int], position: int, max_batch: int) -> int | None:
-    """The smallest batch size b <= max_batch whose logits differ from b one-token steps at `position`."""
+def batches_and_steps(model: CausalLM, ids: list[int], position: int, max_batch: int
+                      ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For b = 2..max_batch: (b, the logits of a batch of b tokens at `position`, those of b one-token
+    steps over the same tokens), computed lazily so a caller may stop at the first difference."""
     model.truncate(0)
     model.forward(ids[:position])
     steps = np.stack([model.forward([t])[0].copy() for t in ids[position:position + max_batch]])
     for size in range(2, max_batch + 1):
         model.truncate(position)
-        batch = model.forward(ids[position:position + size], logits_for=size)
-        if not np.array_equal(batch, steps[:size]):
+        yield size, model.forward(ids[position:position + size], logits_for=size), steps[:size]
+
+
+def first_mismatch(model: CausalLM, ids: list[int], position: int, max_batch: int) -> int | None:
+    """The smallest batch size b <= max_batch whose logits differ from b one-token steps at `position`."""
+    for size, batch, steps in batches_and_steps(model, ids, position, max_batch):
+        if not np.array_equal(batch, steps):
             return size
     return None
 

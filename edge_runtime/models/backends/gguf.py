@@ -165,7 +165,7 @@ class _Batch(_Native):
 
 
 def _has_gpu() -> bool:
-    from edge_runtime.models.backends.ggml_devices import gpu_devices
+    from edge_runtime.models.backends.ggml import gpu_devices
 
     return bool(gpu_devices())
 

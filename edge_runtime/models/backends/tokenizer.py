@@ -26,8 +26,9 @@ class Tokenizer(Protocol):
     def close(self) -> None: ...
 
 
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-level alphabet, inverted: the printable stand-in for each byte back to the byte."""
+def byte_alphabet() -> list[tuple[int, str]]:
+    """GPT-2's byte-level alphabet in its vocabulary order (printable ASCII first): (byte, the printable
+    stand-in a byte-level BPE vocabulary spells it with)."""
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     codes, extra = list(printable), 0
     for b in range(256):
@@ -35,7 +36,12 @@ def _byte_decoder() -> dict[str, int]:
             printable.append(b)
             codes.append(256 + extra)
             extra += 1
-    return {chr(c): b for b, c in zip(printable, codes)}
+    return [(b, chr(c)) for b, c in zip(printable, codes)]
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet, inverted: the printable stand-in for each byte back to the byte."""
+    return {char: b for b, char in byte_alphabet()}
 
 
 def _json(path: Path) -> dict:

@@ -22,7 +22,7 @@ from edge_runtime.models.backends.gguf import _forward_llama_log, _init_backend
 from edge_runtime.errors import ConfigError, ModelFileError
 from edge_runtime.models.header import read_gguf
 
-from .output import atomic_output
+from edge_runtime.models.atomic_output import atomic_output
 
 log = logging.getLogger("edge_runtime.quantize")
 _TENSOR_LINE = re.compile(rb"^\[\s*(\d+)/\s*(\d+)\]")

@@ -23,7 +23,7 @@ STEP = 64  # tokens per forward call; every position's logits are read
 
 
 def default_text() -> str:
-    return resources.files("quantize").joinpath("data/eval.txt").read_text("utf-8")
+    return resources.files("edge_runtime.tuning").joinpath("eval_data/eval.txt").read_text("utf-8")
 
 
 def file_size(path: Path) -> int:
