@@ -50,7 +50,6 @@ class Decoder:
         logits = self.target.forward(prompt[common:], logits_for=1)[0]
         return common, logits
 
-
     def longest_draft(self, verify: str) -> int:
         """The longest draft a step may verify in this mode (the exact batch is only measured, on first
         use, when a drafter will need it)."""
