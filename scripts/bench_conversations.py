@@ -145,12 +145,15 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=24)
     ap.add_argument("--port", type=int, default=8391)
     ap.add_argument("--no-llama-server", action="store_true")
+    ap.add_argument("--conversations", type=int, default=4, help="the first N conversations (a quick check)")
+    ap.add_argument("--turns", type=int, default=3, help="the first N turns of each")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "conversations")
     args = ap.parse_args()
     from edge_runtime.models.catalog import resolve
 
     path = resolve(args.model)
-    convs = json.loads(PROMPTS.read_text("utf-8"))["conversations"]
+    convs = [{**c, "turns": c["turns"][:args.turns]}
+             for c in json.loads(PROMPTS.read_text("utf-8"))["conversations"][:args.conversations]]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     (ROOT / "out").mkdir(exist_ok=True)  # the servers' logs (gitignored)
     ours = [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(args.port),
