@@ -14,6 +14,7 @@ from typing import Any
 from edge_runtime.models.backends import is_onnx
 from edge_runtime.models.backends.base import KV_TYPES
 from edge_runtime.errors import ConfigError
+from edge_runtime.memory.budget import parse_size
 from edge_runtime.tuning.layouts import check_layout
 from edge_runtime.tomlio import load_toml_text
 
@@ -66,6 +67,7 @@ class SpeculativeConfig:
     ngram_max: int = 4  # prompt lookup: longest n-gram matched
     ngram_min: int = 3  # shorter matches were right under half the time and cost more than they gained
     p_min: float = 0.5  # a model draft stops proposing below this probability
+    history: int = 16384  # tokens of earlier prompts and replies lookup drafts from (0: this request only)
 
 
 @dataclass
@@ -113,6 +115,8 @@ class Config:
     cascade_repair: bool = False  # when no reply of the cascade passes, the last expert rewrites its own once,
     # told what the checks found missing
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
+    prefix_cache: str = "1GB"  # KV states of earlier prompts kept in memory (inside memory_budget); "0": off
+    prefix_spill: str = "0"  # the same written to $EDGE_RUNTIME_HOME/prefix, at most this size; "0": off
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -216,6 +220,8 @@ def _validate(cfg: Config, origin: str) -> None:
     if cfg.sampling.repeat_penalty <= 0 or cfg.sampling.repeat_last_n < 0:
         raise ConfigError(f"{origin}: [sampling] repeat_penalty must be > 0 and repeat_last_n >= 0",
                           "repeat_penalty = 1.0 turns the penalty off")
+    for key in ("prefix_cache", "prefix_spill"):
+        parse_size(getattr(cfg, key))  # refuses "1 gig" here rather than at the first request
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
 

@@ -20,7 +20,8 @@ from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
 from edge_runtime.language.hints import with_language_hint
 from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
-from edge_runtime.memory.budget import ModelPool, budget_bytes, peak_rss_bytes
+from edge_runtime.cache.prefix import PrefixCache, prefix_cache_for
+from edge_runtime.memory.budget import ModelPool, budget_bytes, parse_size, peak_rss_bytes
 from edge_runtime.tuning.profile import verify_mode
 from edge_runtime.router.routing import Route, Routing
 from edge_runtime.sampling import SamplingParams
@@ -40,6 +41,7 @@ class Runtime:
         self.loader = ExpertLoader(self.config, self.pool, self.threads)
         self.drafters = DrafterFactory(self.config.speculative, self.loader)
         self._decoders: dict[str, Decoder] = {}  # per model key: keeps its KV cache's prompt prefix
+        self._prefix: dict[str, PrefixCache | None] = {}  # per model key: earlier requests' KV states
 
     def route(self, text: str) -> Route:
         """The expert for a prompt: the router's top domain mapped through the config."""
@@ -162,6 +164,7 @@ class Runtime:
             decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
                                                     fast_max_draft=spec.fast_max_draft, cost=profile.cost() if profile else None)
         decoder.drafter = drafter
+        decoder.prefix_cache = self.prefix_cache(key, target)
         verify = verify_mode(request.verify, profile)
         text = TextStream(target, request.stop)
         shape = request.structure
@@ -186,6 +189,15 @@ class Runtime:
                 decoder.stats.finish_reason = "tool_calls"
         return self.account(result)
 
+    def prefix_cache(self, key: str, target: CausalLM) -> PrefixCache | None:
+        """The prefix cache of a model key, made on its first generation (outlives reloads: the file and
+        KV type, which a state depends on, do not change under a key)."""
+        if key not in self._prefix:
+            cfg = self.config
+            self._prefix[key] = prefix_cache_for(target, parse_size(cfg.prefix_cache), parse_size(cfg.prefix_spill),
+                                                 self.pool)
+        return self._prefix[key]
+
     def account(self, result: GenerationResult) -> GenerationResult:
         """The result with the pool's and the process's figures as of now."""
         pool = self.pool
@@ -207,4 +219,5 @@ class Runtime:
 
     def close(self) -> None:
         self._decoders.clear()
+        self._prefix.clear()
         self.pool.close()

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 import psutil
 
@@ -208,6 +208,14 @@ def release_freed_memory() -> None:
             pass
 
 
+class Shrinkable(Protocol):
+    """A cache whose bytes count against the budget and that gives them back on demand (prefix states)."""
+
+    bytes: int
+
+    def shrink(self, need: int) -> int: ...
+
+
 class ModelPool:
     """The one owner of the memory budget: loaded models by key, least recently used first; pinned models
     are never evicted. It decides host bytes (`get`, `room`) and accelerator bytes (`device_room`,
@@ -229,10 +237,41 @@ class ModelPool:
         self.loads = 0
         self.load_seconds = 0.0  # total time spent loading: what a swap costs
         self.footprints: dict[str, tuple[int, int]] = {}  # key -> (planned, measured RSS growth) at its last load
+        self._caches: list[Shrinkable] = []  # cheaper to give up than a model: shrunk first
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The pool's lock, shared by the caches it may shrink from another call."""
+        return self._lock
 
     @property
     def used(self) -> int:
-        return sum(size for _, size in self._models.values())
+        return sum(size for _, size in self._models.values()) + self.cache_bytes
+
+    @property
+    def cache_bytes(self) -> int:
+        return sum(cache.bytes for cache in self._caches)
+
+    def add_cache(self, cache: Shrinkable) -> None:
+        with self._lock:
+            self._caches.append(cache)
+
+    def admit(self, need: int) -> bool:
+        """Whether a cache may take `need` more bytes, after the caches gave back what they can; models
+        are never evicted for a cache."""
+        with self._lock:
+            self._shrink_caches(need)
+            return self._fits(need)
+
+    def _shrink_caches(self, need: int) -> None:
+        """Caches give back bytes until `need` more fits (or they hold nothing evictable)."""
+        if self.budget is None:
+            return
+        for cache in self._caches:
+            excess = self.overhead() + self.used + need - self.budget
+            if excess <= 0:
+                return
+            cache.shrink(excess)
 
     def loaded(self) -> list[str]:
         return list(self._models)
@@ -282,6 +321,7 @@ class ModelPool:
             raise BudgetError(f"{key!r} needs {fmt_bytes(need)} but only {fmt_bytes(max(0, room))} of the "
                               "memory budget is left for models (the rest holds the process itself)",
                               "raise --memory-budget, set a smaller `kv_type`, or choose a smaller expert")
+        self._shrink_caches(need)
         for victim in [k for k in self._models if not self._pins.get(k)]:
             if self._fits(need):
                 break

@@ -103,6 +103,17 @@ def _bar(total: int, desc: str) -> tqdm:
                 file=sys.stderr, mininterval=1.0, leave=False)
 
 
+def file_sha256(path: Path) -> str:
+    """A model file's sha256: from its `.verified` stamp when the file is unchanged since it was
+    verified, else hashed now (seconds per GB)."""
+    stamp = _stamp(path)
+    if stamp.is_file():
+        digest, _, key = stamp.read_text().strip().partition(":")
+        if key == _file_key(path):
+            return digest
+    return sha256_file(path, desc=f"hash {path.name}")
+
+
 def is_verified(entry: CatalogEntry) -> bool:
     """True when the file is present and was verified since it last changed (no re-hash of GBs)."""
     path, stamp = entry.path, _stamp(entry.path)

@@ -49,7 +49,8 @@ class Handlers:
 
     def note_memory(self) -> None:
         """Run on the worker thread after each job: the pool is read only where it is changed."""
-        self.memory.update(loaded=self.runtime.pool.loaded(), used_bytes=self.runtime.pool.used)
+        pool = self.runtime.pool
+        self.memory.update(loaded=pool.loaded(), used_bytes=pool.used, prefix_cache_bytes=pool.cache_bytes)
 
     def check_key(self, request: Request) -> None:
         key = self.settings.api_key
@@ -170,7 +171,7 @@ class Handlers:
         pool = self.runtime.pool
         return {"status": "ok", "queue": self.worker.stats(), "loaded": self.memory["loaded"], "verify": self.verify,
                 "memory": {"budget_bytes": pool.budget, "used_bytes": self.memory["used_bytes"],
-                           "rss_bytes": rss_bytes()},
+                           "prefix_cache_bytes": self.memory["prefix_cache_bytes"], "rss_bytes": rss_bytes()},
                 "remote": self.runtime.loader.endpoints.status()}
 
 

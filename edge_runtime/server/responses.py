@@ -118,10 +118,11 @@ class _TextShape(Shape):
 CHAT, TEXT = _ChatShape(), _TextShape()
 
 
-def usage(result: GenerationResult) -> dict[str, int]:
+def usage(result: GenerationResult) -> dict[str, Any]:
     s = result.stats
     return {"prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
-            "total_tokens": s.prompt_tokens + s.completion_tokens}
+            "total_tokens": s.prompt_tokens + s.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": s.cached_prompt_tokens}}  # OpenAI's name for reused KV
 
 
 def runtime_stats(result: GenerationResult, job: Job) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import time
 from typing import Iterator, Sequence
 
+import numpy as np
+
+from edge_runtime.cache.prefix import PrefixCache
 from edge_runtime.constrain.matcher import Constraint
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import PromptError
@@ -42,14 +45,17 @@ class Decoder:
         self.stats = GenerationStats()
         self.constraint: Constraint | None = None  # the running generation's grammar, if any
         self.jump_forward = True
+        self.prefix_cache: PrefixCache | None = None  # earlier requests' states, restored by prefix
 
-    def _prefill(self, prompt: list[int]) -> tuple[int, list[float]]:
+    def _prefill(self, prompt: list[int]) -> tuple[int, np.ndarray]:
         common = 0
         limit = min(len(self._cached), len(prompt) - 1, self.target.n_past)
         while common < limit and self._cached[common] == prompt[common]:
             common += 1
+        if self.prefix_cache is not None:
+            common = self.prefix_cache.restore(self.target, prompt, common)  # type: ignore[arg-type]
         self.target.truncate(common)
-        self._cached = self._cached[:common]
+        self._cached = prompt[:common]
         logits = self.target.forward(prompt[common:], logits_for=1)[0]
         return common, logits
 
@@ -118,6 +124,10 @@ class Decoder:
                     return
         finally:
             self._cached = tokens[:self.target.n_past]
+            if self.drafter is not None and hasattr(self.drafter, "learn"):
+                self.drafter.learn(tokens)
+            if self.prefix_cache is not None:
+                self.prefix_cache.save(self.target, self._cached)  # type: ignore[arg-type]
 
     def _grammar_done(self) -> bool:
         """A complete grammar ends the reply at once: no step is spent sampling the end-of-text."""

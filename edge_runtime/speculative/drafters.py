@@ -16,6 +16,7 @@ import numpy as np
 from edge_runtime.models.backends.base import CausalLM
 from edge_runtime.errors import IncompatibleDraftError
 from edge_runtime.sampling import Sampler
+from edge_runtime.speculative.history import TokenHistory
 
 
 @dataclass
@@ -34,6 +35,9 @@ class Drafter(Protocol):
 
     def reset(self) -> None: ...
 
+    def learn(self, sequence: Sequence[int]) -> None:
+        """A finished sequence (prompt and reply), for drafters that draft from earlier requests."""
+
 
 class PromptLookupDrafter:
     """Continue the longest recent n-gram of the context that occurred before (prompt lookup).
@@ -48,8 +52,9 @@ class PromptLookupDrafter:
 
     name = "lookup"
 
-    def __init__(self, ngram_max: int = 4, ngram_min: int = 3) -> None:
+    def __init__(self, ngram_max: int = 4, ngram_min: int = 3, history: TokenHistory | None = None) -> None:
         self.ngram_max, self.ngram_min = ngram_max, ngram_min
+        self.history = history  # earlier requests: drafted from when the context itself has no match
         self.reset()
 
     def reset(self) -> None:
@@ -57,6 +62,12 @@ class PromptLookupDrafter:
         self._indexed = 1  # n-grams ending before this position are indexed
         self._source: int | None = None  # where the last draft was read from
         self._drafted_at = 0  # the context's length when it was
+        self._earlier: int | None = None  # where in the history the last history draft was read from
+        self._history_at = 0  # the context's length when it was
+
+    def learn(self, sequence: Sequence[int]) -> None:
+        if self.history is not None:
+            self.history.add(sequence)
 
     def _extend(self, context: Sequence[int]) -> None:
         """Index the n-grams ending at each new position e < len(context) (their continuation
@@ -91,12 +102,27 @@ class PromptLookupDrafter:
         pos = self._lookup(context) if pos is None else pos
         self._source, self._drafted_at = pos, size
         if pos is None:
-            return Draft([])
+            return self._from_history(context, max_len)
         tokens = list(context[pos:pos + max_len])
         period = size - pos  # a match that runs into the present: the text repeats with this period
         while len(tokens) < max_len:
             tokens.append(tokens[len(tokens) - period])
         return Draft(tokens, source=self.name)
+
+    def _from_history(self, context: Sequence[int], max_len: int) -> Draft:
+        """A draft from earlier requests: the place the last one came from while the text keeps following
+        it, else the longest recent match of the context's tail. Its own source: the decoder's policy
+        learns separately whether these pay."""
+        history, pos = self.history, self._earlier
+        if history is None:
+            return Draft([])
+        grown = len(context) - self._history_at
+        if pos is None or not history.follows(pos, context[self._history_at:]):
+            pos = history.find(context)
+        else:
+            pos += grown
+        self._earlier, self._history_at = pos, len(context)
+        return Draft(history.continuation(pos, max_len) if pos is not None else [], source="history")
 
 
 class ModelDrafter:
@@ -118,6 +144,9 @@ class ModelDrafter:
     def reset(self) -> None:
         """A new sequence: keep the KV of the longest shared prefix (checked at the next sync)."""
         self._known = 0
+
+    def learn(self, sequence: Sequence[int]) -> None:
+        pass  # the model knows nothing it would learn from one request
 
     def _sync(self, context: Sequence[int]) -> np.ndarray:
         """Bring the draft cache to `context`, reusing the common prefix; logits after it."""
@@ -195,6 +224,9 @@ class CombinedDrafter:
     def reset(self) -> None:
         self.lookup.reset()
         self.model.reset()
+
+    def learn(self, sequence: Sequence[int]) -> None:
+        self.lookup.learn(sequence)
 
     def propose(self, context: Sequence[int], max_len: int) -> Draft:
         draft = self.lookup.propose(context, max_len)

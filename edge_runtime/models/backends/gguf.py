@@ -290,6 +290,27 @@ class GGUFModel(TokenizerMethods):
             ll.llama_memory_seq_rm(self._mem, 0, n, -1)
             self._n_past = n
 
+    def save_state(self) -> bytearray:
+        """The KV cache of the sequence as llama.cpp serializes it (cells, positions, K and V rows):
+        what a prefix cache keeps so a later prompt with this prefix skips its prefill."""
+        size = ll.llama_state_seq_get_size(self._ctx.handle, 0)
+        blob = bytearray(size)
+        n = ll.llama_state_seq_get_data(self._ctx.handle, (ctypes.c_uint8 * size).from_buffer(blob), size, 0)
+        del blob[n:]
+        return blob
+
+    def load_state(self, blob: bytearray) -> bool:
+        """Replace the KV cache with a `save_state` blob; False (cache emptied) when llama.cpp refuses it
+        (another KV type or a context too small for it)."""
+        ll.llama_memory_seq_rm(self._mem, 0, -1, -1)
+        self._n_past = 0
+        src = (ctypes.c_uint8 * len(blob)).from_buffer(blob)
+        if ll.llama_state_seq_set_data(self._ctx.handle, src, len(blob), 0) != len(blob):
+            ll.llama_memory_seq_rm(self._mem, 0, -1, -1)
+            return False
+        self._n_past = ll.llama_memory_seq_pos_max(self._mem, 0) + 1
+        return True
+
     def close(self) -> None:
         """Free native memory now rather than at collection; a context goes before its model."""
         for native in ("_batch", "_ctx", "_model"):
