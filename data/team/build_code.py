@@ -867,6 +867,21 @@ def bmi(height_cm, weight_kg):
 """)
 
 
+# Examples each prompt shows, counted by hand when the prompts were written (for the extractor's recall):
+# calls with a result in prose, I/O pairs, table rows; implicit ones ('"topK" should return "top_k"') count too.
+SHOWN = {"clamp_percent": 2, "initials": 1, "digital_root": 2, "count_long_words": 2, "run_length": 1,
+         "version_tuple": 2, "hex_to_rgb": 2, "middle_chars": 2, "longest_ones": 2, "seconds_to_clock": 1,
+         "dedupe_keep_last": 1, "bytes_human": 2, "flatten_once": 2, "snake_to_camel": 1, "camel_to_snake": 2,
+         "rotate_left": 1, "second_largest": 1, "trimmed_mean": 1, "parse_kv": 1, "truncate_words": 2,
+         "grid_neighbors": 2, "merge_counts": 1, "top_k_words": 1, "price_with_tax": 2, "mask_email": 1,
+         "ordinal": 4, "shared_extension": 1, "bump_patch": 1, "normalize_spaces": 1, "interleave": 2,
+         "column_sums": 2, "percent_change": 1, "longest_word": 1, "elapsed_minutes": 2, "messages_that_fit": 2,
+         "checksum8": 2, "group_by_initial": 1, "is_palindrome_number": 1, "title_case_small": 1,
+         "to_halfwidth_digits": 1, "count_hiragana": 1, "format_yen": 1, "reverse_words": 1, "tax_included": 1,
+         "split_full_name": 2, "age_on": 2, "average_1dp": 1, "is_katakana_only": 1, "count_over": 1,
+         "minutes_to_hm": 2}
+
+
 def main() -> None:
     counters = {"en": 0, "ja": 0}
     lines = []
@@ -874,7 +889,8 @@ def main() -> None:
         counters[lang] += 1
         tid = f"team-code-{counters[lang]:03d}" if lang == "en" else f"team-code-ja-{counters[lang]:03d}"
         lines.append(json.dumps({"id": tid, "kind": "code", "lang": lang, "prompt": prompt, "entry_point": entry,
-                                 "hidden_tests": tests, "reference": reference, "provenance": PROVENANCE},
+                                 "hidden_tests": tests, "reference": reference, "shown_examples": SHOWN.get(entry, 0),
+                                 "provenance": PROVENANCE},
                                 ensure_ascii=False))
     (HERE / "code.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     print(f"wrote {len(lines)} code tasks ({counters})")
