@@ -64,7 +64,7 @@ class Runtime:
         cfg = self.config
         plan = ranked[:cfg.fusion_experts]
         if cfg.fusion == "verify":
-            return plan if not route.confident or verifiable(request.user_text, cfg.execute_code) else []
+            return plan if not route.confident or verifiable(request.user_text, cfg.execute_code, route.probabilities) else []
         return plan if not route.confident and len(plan) > 1 else []
 
     def answer(self, route: Route, request: Request, notes: list[str], ranked: Sequence[str] = ()) -> Pieces:

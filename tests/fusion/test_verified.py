@@ -30,9 +30,9 @@ def ballot(answer: str | None, kind: str = "greedy", cut_off: bool = False) -> C
     return Candidate(Spec("x", kind), None, 0.0, {"answer": answer, "cut_off": cut_off})  # type: ignore[arg-type]
 
 
-def test_lineup_puts_the_best_greedy_answer_first_then_the_program_and_caps():
+def test_lineup_is_strength_first_greedy_program_samples_then_weaker_experts_and_caps():
     specs = lineup(["big", "small"], "big", "coder", ("greedy", "program", "sample"), 4)
-    assert [(s.expert, s.kind) for s in specs] == [("big", "greedy"), ("coder", "program"), ("small", "greedy"),
+    assert [(s.expert, s.kind) for s in specs] == [("big", "greedy"), ("coder", "program"), ("big", "sample"),
                                                    ("big", "sample")]
     assert len(lineup(["big"], "big", None, ("greedy", "sample"), 3)) == 3
     assert [s.kind for s in lineup(["a", "b"], "a", "coder", ("greedy",), 4)] == ["greedy", "greedy"]
