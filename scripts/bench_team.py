@@ -2,13 +2,15 @@
 written before any tuning, are answered by the best single expert and by `auto` side by side.
 
 - `single`: the code expert alone (the team's best member on both kinds), greedy, asked as written, run
-  once with a long cap (--single-tokens); its reply at the usual cap is the same greedy text cut there.
+  once (--single-tokens, default the usual cap); its reply at the usual cap is that greedy text cut there.
 - `auto`: the packaged team through `Runtime.generate` with verified fusion and code execution on (the
   defaults issue 26 asks for): router, strength-first candidates, checks and behaviour clusters for
   code, a vote with a program for numbers, an adaptive budget.
 - `single at the team's tokens` (iso-cost): the single expert's greedy reply cut at the tokens the team
   spent on that task (greedy text is a prefix of a longer greedy run, so one long run serves every cap;
-  the cut is made in proportion of characters to tokens).
+  the cut is made in proportion of characters to tokens). Where the team spent more than the single's
+  run, the single is credited with its whole run: a lower bound on the iso-cost gain unless
+  --single-tokens covers the team's spend.
 - `oracle`: a task counts when any team candidate, or the single, passes: the most a judge could pick.
   "gap recovered" = (auto - single) / (oracle - single).
 
@@ -113,7 +115,8 @@ def main() -> None:
     ap.add_argument("--kinds", default="code,number", help="comma-separated: code, number")
     ap.add_argument("--every", type=int, default=1, help="every N-th task of each set (a deterministic subset)")
     ap.add_argument("--offset", type=int, default=0, help="start at this task of each set")
-    ap.add_argument("--single-tokens", type=int, default=768, help="the single expert's one long run")
+    ap.add_argument("--single-tokens", type=int, default=0,
+                    help="the single expert's one run (0: the usual cap; more lets iso-cost see past it)")
     ap.add_argument("--out-dir", default=str(ROOT / "out" / "team"))
     ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs")
     args = ap.parse_args()
@@ -128,7 +131,7 @@ def main() -> None:
     records = []
     with (out / "bench_team.jsonl").open("a") as log:
         for task in tqdm(tasks, desc="tasks", disable=not sys.stderr.isatty()):
-            records.append(run_task(runtime, task, args.single_tokens))
+            records.append(run_task(runtime, task, args.single_tokens or CAPS[task["kind"]]))
             log.write(json.dumps(records[-1], ensure_ascii=False) + "\n")
             log.flush()
     report(records, out)

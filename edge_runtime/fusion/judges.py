@@ -97,7 +97,8 @@ class VoteJudge:
                 tally[answer] = tally.get(answer, 0.0) + weight
         agreeing = sum(a == leader for a in answers)
         lead, second = tally.pop(leader), max(tally.values(), default=0.0)
-        if agreeing >= 2 and lead > sum(tally.values()):  # adaptive: agreement is enough, conflict draws more
+        if agreeing >= 2 and lead >= 2.0 and lead > sum(tally.values()):  # adaptive: two full votes agreeing
+            # and outweighing the rest end it; a conflict draws more
             return f"{agreeing} candidates agree on {leader}, outweighing every other answer"
         first = next(a for a in answers if a is not None) == leader  # `vote` gives ties to the first seen
         left = remaining * self.EXECUTED_WEIGHT if self.run_programs else remaining  # the most they could add
