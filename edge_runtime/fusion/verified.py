@@ -52,7 +52,11 @@ class VerifiedFusion:
         experts = [strongest] + [e for e in experts if e != strongest]
         specs = lineup(experts, strongest, coder(config, route.language), judge.kinds,
                        config.fusion_max_candidates, judge.code_only)
-        spent = judge.prepare(team, strongest, route, request, notes)
+        try:
+            spent = judge.prepare(team, strongest, route, request, notes)
+        except EdgeRuntimeError as exc:  # judging goes on with the prompt's own examples
+            notes.append(f"verify: no test inputs from {strongest!r}: {exc.message}")
+            spent = 0
         made, stopped = self._candidates(team, route, specs, judge, request, notes, started)
         index, why, text = judge.pick(team, made, request, notes)
         chosen = made[index]
