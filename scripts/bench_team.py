@@ -41,9 +41,9 @@ CAPS = {"code": 512, "number": 320}  # a reply's usual max_tokens, as bench_fusi
 SINGLE = "code"  # the packaged team's strongest expert, and its best single on both kinds
 
 
-def team_config() -> Config:
+def team_config(threads: int) -> Config:
     """The packaged team with verified fusion and model code execution on."""
-    return replace(load_config(), fusion="verify", execute_code=True)
+    return replace(load_config(), fusion="verify", execute_code=True, threads=threads)
 
 
 def cut(text: str, tokens: int, budget: int) -> str:
@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--offset", type=int, default=0, help="start at this task of each set")
     ap.add_argument("--single-tokens", type=int, default=0,
                     help="the single expert's one run (0: the usual cap; more lets iso-cost see past it)")
+    ap.add_argument("--threads", type=int, default=0, help="decoder threads (0: physical cores; 1 on a shared CPU, "
+                    "where spinning threads stall each other)")
     ap.add_argument("--out-dir", default=str(ROOT / "out" / "team"))
     ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs")
     args = ap.parse_args()
@@ -127,7 +129,7 @@ def main() -> None:
         return
     tasks = [t for kind in args.kinds.split(",") for t in
              [json.loads(line) for line in SETS[kind].read_text("utf-8").splitlines() if line][args.offset::args.every]]
-    runtime = Runtime(team_config())
+    runtime = Runtime(team_config(args.threads))
     records = []
     with (out / "bench_team.jsonl").open("a") as log:
         for task in tqdm(tasks, desc="tasks", disable=not sys.stderr.isatty()):
