@@ -71,7 +71,7 @@ class Runtime:
         if cascade:
             return Generation(CascadeFusion().run(self, route, cascade, request, []))
         ranked = self.routing.ranked(route)
-        mode = self.fusion_mode(request)
+        mode = self.fusion_mode(request, route)
         plan = self.fusion_plan(route, ranked, request, mode) if shape is None else []  # fusion cannot honour a grammar
         if plan:
             return Generation(strategy(mode).run(self, route, plan, request, []))
@@ -92,7 +92,7 @@ class Runtime:
         than two experts of the cascade read the prompt's language."""
         text = request.user_text
         prose = route.domain in ("writing", "general") or (not route.confident and bool(extract_shapes(text)))
-        if not prose or verifiable(text, True):  # evidence to run or vote on: fusion's, not the cascade's
+        if not prose or verifiable(text, True, route.probabilities):  # evidence to run or vote on: fusion's, not the cascade's
             return []
         names = cascade_experts(self, route.language)
         return [(name, 1.0) for name in names] if len(names) > 1 else []
@@ -103,13 +103,13 @@ class Runtime:
             return [japanese_mask(target)]
         return []
 
-    def fusion_mode(self, request: Request) -> str:
+    def fusion_mode(self, request: Request, route: Route) -> str:
         """The config's fusion; `auto` verifies a prompt carrying evidence (examples to run, a number to
         vote on) where model code may run here, and mixes otherwise. The sandbox is probed only then."""
         cfg = self.config
         if cfg.fusion != "auto":
             return cfg.fusion
-        evident = verifiable(request.user_text, True)
+        evident = verifiable(request.user_text, True, route.probabilities)
         return "verify" if evident and execution_allowed(cfg.execute_code) else "mixture"
 
     def fusion_plan(self, route: Route, ranked: list[tuple[str, float]], request: Request,
@@ -121,7 +121,7 @@ class Runtime:
         plan = ranked[:cfg.fusion_experts]
         if mode == "verify":
             may_run = execution_allowed(cfg.execute_code)
-            return plan if not route.confident or verifiable(request.user_text, may_run) else []
+            return plan if not route.confident or verifiable(request.user_text, may_run, route.probabilities) else []
         return plan if not route.confident and len(plan) > 1 else []
 
     def answer(self, route: Route, request: Request, notes: list[str], ranked: Sequence[str] = ()) -> Pieces:

@@ -10,26 +10,26 @@ import re
 import unicodedata
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from edge_runtime.evidence.checks import extract_code
+from edge_runtime.evidence.numerals import quantities, with_digits
 from edge_runtime.evidence.sandbox import run_python
+from edge_runtime.evidence.signature import signature
 
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _TEX_FRAC = re.compile(r"\\[dt]?frac\{\s*(-?[\d.]+)\s*\}\{\s*(-?[\d.]+)\s*\}")
 _NUMBER = re.compile(r"(?<![0-9A-Za-z_.,])(?:-(?=\d))?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+(?:\.\d+)?)?")
 _UNITS = (("千", 1000), ("万", 10_000), ("億", 100_000_000))  # smallest first: 3万5千 -> 3万5000
-_ASKS_NUMBER = re.compile(
-    r"answer with (?:just |only )?(?:the|a) number|\bhow (?:many|much|long|far|old)\b|\bwhat is -?\d|"
-    r"\b(?:calculate|compute)\b|\bround(?:ed)? to\b|数字|数値|いくつ|いくら|何(?:人|個|円|分|秒|時間|日|年|本|枚|回|歳|通り|倍|km|m\b)",
-    re.I)
+MATH_PROBABILITY = 0.5  # the router's math probability above which a prompt with a quantity is a number question
+_QUESTION = re.compile(r"[?？]|か[。.]?\s*$|か。", re.M)  # ends a question: "...?", "...ますか。"
 _ASKS_CODE = re.compile(r"\b(?:write|implement|fix|refactor)\b.*\b(?:function|program|script|class|code)\b|関数|プログラム",
                         re.I | re.S)
 
 
 def final_number(text: str) -> str | None:
     """The reply's answer: the last \\boxed{} if any, else its last number, in normal form."""
-    text = unicodedata.normalize("NFKC", text).replace("\u2212", "-")
+    text = with_digits(text).replace("\u2212", "-")
     boxed = _BOXED.findall(text)
     if boxed:
         text = boxed[-1]
@@ -43,11 +43,23 @@ def final_number(text: str) -> str | None:
     return None
 
 
-def asks_for_number(prompt: str) -> bool:
-    """Whether the prompt wants one number, so replies can vote on it; a request for code does not,
-    even when it says "how many" (its answer is the code)."""
+def asks_for_number(prompt: str, probabilities: Mapping[str, float]) -> bool:
+    """Whether the prompt wants one number, so replies can vote on it. The router's learned math
+    probability decides, with a structural fallback for prompts it scores low (short Japanese word
+    problems): a question that gives at least two quantities. A request for code never does, even when
+    it says "how many" (its answer is the code)."""
     text = unicodedata.normalize("NFKC", prompt)
-    return bool(_ASKS_NUMBER.search(text)) and not _ASKS_CODE.search(text)
+    if asks_for_code(text):
+        return False
+    given = quantities(text)
+    if probabilities.get("math", 0.0) >= MATH_PROBABILITY:
+        return given >= 1
+    return given >= 2 and bool(_QUESTION.search(text))
+
+
+def asks_for_code(prompt: str) -> bool:
+    """A request for code: a typed signature to implement, or words asking for a function or program."""
+    return signature(prompt) is not None or bool(_ASKS_CODE.search(prompt))
 
 
 def _expand_unit(text: str, unit: str, scale: int) -> str:

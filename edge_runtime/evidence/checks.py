@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from edge_runtime.evidence.prose_examples import prose_checks
 from edge_runtime.evidence.sandbox import SandboxResult, run_python
+from edge_runtime.evidence.signature import is_literal, signature
 
 _HARNESS = Path(__file__).with_name("_harness.py").read_text()
 _DEF = re.compile(r"^([ \t]*)def\s+([A-Za-z_]\w*)\s*\(", re.M)
@@ -70,16 +72,26 @@ def function_name(prompt: str) -> str | None:
     if top or defs:
         return (top or [name for _, name in defs])[-1]
     named = _NAMED.search(prompt) or _SIGNATURE.search(prompt)
-    return named.group(1) if named else None
+    if named:
+        return named.group(1)
+    typed = signature(prompt)  # `f(x: int) -> int` with no "function" before it
+    return typed[0] if typed else None
 
 
 def extract_checks(prompt: str) -> list[Check]:
     """Every example in the prompt that can be run, in order, without duplicates."""
-    found = [*_doctest_checks(prompt), *_line_checks(prompt), *_io_checks(prompt, function_name(prompt))]
+    found = [*_doctest_checks(prompt), *_line_checks(prompt), *_io_checks(prompt, function_name(prompt)),
+             *(Check(*example) for example in prose_checks(prompt))]
     unique: dict[tuple[str, str | None], Check] = {}
     for check in found:
-        unique.setdefault((check.source, check.expected), check)
+        unique.setdefault((_spelled(check.source), check.expected and _spelled(check.expected)), check)
     return list(unique.values())
+
+
+def _spelled(source: str) -> str:
+    """One spelling of an expression ('a' and "a" are the same example), the text when it is not one."""
+    node = _parse(source)
+    return ast.unparse(node) if node is not None else source.strip()
 
 
 def _doctest_checks(prompt: str) -> Iterator[Check]:
@@ -137,7 +149,7 @@ def _arrow_check(line: str) -> Check | None:
     if len(parts) != 2:
         return None
     call, result = _parse(parts[0]), _parse(parts[1])
-    if _is_call(call) and result is not None:
+    if _is_call(call) and result is not None and is_literal(result):  # not `"x" and f(y)`: a second example
         return Check(ast.unparse(call), line, ast.unparse(result))
     return None
 

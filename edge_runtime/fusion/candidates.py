@@ -55,13 +55,14 @@ class Candidate:
 
 def lineup(experts: list[str], strongest: str, coder: str | None, kinds: tuple[str, ...], cap: int,
            code_only: bool = False) -> list[Spec]:
-    """The candidates in the order they are tried: the best expert's greedy answer first (ties go to
-    it), then the program (the vote's strongest evidence), the other experts, then samples."""
+    """The candidates in the order they are tried, strength first: the strongest expert's greedy answer
+    (ties go to it), the program (the vote's strongest evidence), the strongest's samples, and only
+    then, where samples are not wanted or the cap allows, the other experts' greedy answers."""
     greedy = [Spec(name, "greedy", code_only=code_only) for name in experts]
     program = [Spec(coder, "program")] if coder and "program" in kinds else []
     samples = ([Spec(strongest, "sample", seed, code_only) for seed in range(1, cap + 1)]
                if "sample" in kinds else [])
-    return (greedy[:1] + program + greedy[1:] + samples)[:cap]
+    return (greedy[:1] + program + samples + greedy[1:])[:cap]
 
 
 def request_for(spec: Spec, request: Request) -> Request:

@@ -2,21 +2,27 @@
 on the final number, or (with neither) the strongest expert's score, as best-of does."""
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from edge_runtime.generation import Request
-from edge_runtime.evidence.answers import asks_for_number, final_number, program_answer, vote
+from edge_runtime.router.routing import Route
+from edge_runtime.evidence.answers import asks_for_code, asks_for_number, final_number, program_answer, vote
+from edge_runtime.evidence.checks import extract_checks, extract_code, function_name
 from edge_runtime.evidence.prose import assess
-from edge_runtime.evidence.checks import Check, extract_checks, extract_code, function_name, run_checks
 from edge_runtime.fusion.base import Team
 from edge_runtime.fusion.best_of import score_answers
 from edge_runtime.fusion.candidates import Candidate
+from edge_runtime.fusion.code_judge import CodeJudge
 
 
 class Judge(Protocol):
     name: str
     kinds: tuple[str, ...]  # the candidate kinds worth generating for this judge
     code_only: bool  # whether candidates are asked for the code alone
+    domain: str | None  # candidates only from experts serving this domain; None: the fusion plan's
+
+    def prepare(self, team: Team, expert: str, route: Route, request: Request, notes: list[str]) -> int:
+        """Gather what judging needs before any candidate (test inputs); the tokens it spent."""
 
     def weigh(self, candidate: Candidate) -> str:
         """Record the candidate's evidence; a few words for the progress line."""
@@ -29,47 +35,20 @@ class Judge(Protocol):
         """The winner's index, why it won, and the reply to give."""
 
 
-def choose(prompt: str, refused: str, notes: list[str]) -> Judge:
-    """Checks when the prompt carries examples and code may run; a vote when it asks for a number;
-    otherwise best-of. `refused` says why model-written code may not run here ('' when it may); the
-    notes repeat it wherever that cost evidence."""
-    checks = extract_checks(prompt)
-    if checks and not refused:
-        return ChecksJudge(checks, function_name(prompt))
+def choose(prompt: str, refused: str, notes: list[str], probabilities: Mapping[str, float]) -> Judge:
+    """Code judged by checks and behaviour when the prompt asks for a named function (or carries examples)
+    and code may run; a vote when it asks for a number; otherwise best-of. `refused` says why model-written
+    code may not run here ('' when it may); the notes repeat it wherever that cost evidence."""
+    checks, function = extract_checks(prompt), function_name(prompt)
+    if not refused and (checks or (function and asks_for_code(prompt))):
+        return CodeJudge(checks, function)
     if checks:
         notes.append(f"verify: the prompt's {len(checks)} example(s) were not run: {refused}")
-    if asks_for_number(prompt):
+    if asks_for_number(prompt, probabilities):
         if refused:
             notes.append(f"verify: no program candidate: {refused}")
         return VoteJudge(not refused)
     return ScoreJudge()
-
-
-class ChecksJudge:
-    """The candidate passing most of the prompt's examples wins; one passing all ends the search."""
-
-    name = "checks"
-    kinds = ("greedy", "sample")
-    code_only = True
-
-    def __init__(self, checks: list[Check], function: str | None) -> None:
-        self.checks, self.function = checks, function
-
-    def weigh(self, candidate: Candidate) -> str:
-        code = extract_code(candidate.text, self.function)
-        passed = run_checks(code, self.checks).passed if code else 0
-        candidate.evidence = {"passed": passed, "total": len(self.checks)}
-        return f"code passed {passed}/{len(self.checks)}"
-
-    def settled(self, candidates: Sequence[Candidate], remaining: int) -> str | None:
-        full = next((i for i, c in enumerate(candidates) if c.evidence["passed"] == len(self.checks)), None)
-        return None if full is None else f"candidate {full + 1} passed every check"
-
-    def pick(self, team: Team, candidates: Sequence[Candidate], request: Request,
-             notes: list[str]) -> tuple[int, str, str]:
-        best = max(range(len(candidates)), key=lambda i: (candidates[i].evidence["passed"], -i))
-        c = candidates[best]
-        return best, f"passed {c.evidence['passed']}/{len(self.checks)} of the prompt's checks", c.text
 
 
 class VoteJudge:
@@ -83,11 +62,15 @@ class VoteJudge:
 
     name = "vote"
     code_only = False
+    domain = "math"
     EXECUTED_WEIGHT = 1.5
 
     def __init__(self, run_programs: bool) -> None:
         self.run_programs = run_programs
         self.kinds = ("greedy", "program", "sample") if run_programs else ("greedy", "sample")
+
+    def prepare(self, team: Team, expert: str, route: Route, request: Request, notes: list[str]) -> int:
+        return 0
 
     def weigh(self, candidate: Candidate) -> str:
         executed = program_answer(candidate.text) if self.run_programs else None
@@ -112,7 +95,11 @@ class VoteJudge:
         for answer, weight in zip(answers, weights):
             if answer is not None:
                 tally[answer] = tally.get(answer, 0.0) + weight
+        agreeing = sum(a == leader for a in answers)
         lead, second = tally.pop(leader), max(tally.values(), default=0.0)
+        if agreeing >= 2 and lead >= 2.0 and lead > sum(tally.values()):  # adaptive: two full votes agreeing
+            # and outweighing the rest end it; a conflict draws more
+            return f"{agreeing} candidates agree on {leader}, outweighing every other answer"
         first = next(a for a in answers if a is not None) == leader  # `vote` gives ties to the first seen
         left = remaining * self.EXECUTED_WEIGHT if self.run_programs else remaining  # the most they could add
         if lead > second + left or (lead == second + left and first):
@@ -141,6 +128,10 @@ class ScoreJudge:
     name = "best-of"
     kinds = ("greedy",)
     code_only = False
+    domain = None
+
+    def prepare(self, team: Team, expert: str, route: Route, request: Request, notes: list[str]) -> int:
+        return 0
 
     def weigh(self, candidate: Candidate) -> str:
         return "answered"
