@@ -56,7 +56,7 @@ def test_vote_stops_as_soon_as_two_candidates_agree_and_outweigh_the_rest():
 
 def test_choose_judges_a_named_function_without_examples_by_behaviour():
     probabilities = {"code": 0.9, "general": 0.0, "math": 0.05, "writing": 0.05}
-    judge = choose("Write `count_vowels(s: str) -> int`.", True, [], probabilities)
+    judge = choose("Write `count_vowels(s: str) -> int`.", "", [], probabilities)  # "": code may run
     assert isinstance(judge, Chosen) and judge.checks == [] and judge.domain == "code"
-    assert isinstance(choose("Write `count_vowels(s: str) -> int`.", False, [], probabilities), ScoreJudge)
-    assert isinstance(choose("A pen costs 3 dollars. What do 4 pens cost?", True, [], probabilities), VoteJudge)
+    assert isinstance(choose("Write `count_vowels(s: str) -> int`.", "execution is off", [], probabilities), ScoreJudge)
+    assert isinstance(choose("A pen costs 3 dollars. What do 4 pens cost?", "", [], probabilities), VoteJudge)
