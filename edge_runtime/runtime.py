@@ -62,8 +62,12 @@ class Runtime:
         (constrain.grammars): the reply is decoded under it, and `.result.tool_calls` holds the calls made.
         """
         shape = structure(response_format, tools, tool_choice, parallel_tool_calls, grammar)
-        request = Request(prompt, draft or self.config.speculative.draft, max_tokens, self.sampling(params),
-                          stop, raw, progress, verify or self.config.speculative.verify, shape, jump_forward)
+        params = self.sampling(params)
+        draft = draft or self.config.speculative.draft
+        if params.seed is not None and not params.greedy:
+            draft = "none"  # a seed reproduces a sampled reply only if no draft changes how its draws are spent
+        request = Request(prompt, draft, max_tokens, params, stop, raw, progress,
+                          verify or self.config.speculative.verify, shape, jump_forward)
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)

@@ -5,8 +5,8 @@ hand when the set was written, `shown_examples`) become runnable checks, and how
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from edge_runtime.evidence.checks import extract_checks, function_name
@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data" / "team" / "code.jsonl"
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("tasks", nargs="?", default=str(ROOT / "data" / "team" / "code.jsonl"))
+    path = Path(ap.parse_args().tasks)
     tasks = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     shown = [t for t in tasks if t["shown_examples"]]
     found = {t["id"]: len(extract_checks(t["prompt"])) for t in tasks}

@@ -60,6 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0 if result.ok else 1
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
+    sys.stdout.flush()
+    if (result.stdout or result.stderr) and not (result.stderr or result.stdout).endswith("\n"):
+        print(file=sys.stderr)  # the account starts on a line of its own
     cut = " (output truncated)" if result.truncated else ""
     print(f"sandbox: {result.ended} after {result.seconds:.2f}s{cut}; "
           f"{'kernel fence' if result.fenced else 'NO kernel fence'}", file=sys.stderr)
