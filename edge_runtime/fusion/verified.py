@@ -11,8 +11,8 @@ from edge_runtime.config import Config
 from edge_runtime.errors import EdgeRuntimeError
 from edge_runtime.generation import Pieces, Request
 from edge_runtime.router.routing import Route
-from edge_runtime.evidence.answers import asks_for_code, asks_for_number
-from edge_runtime.evidence.checks import extract_checks, function_name
+from edge_runtime.evidence.answers import asks_for_number
+from edge_runtime.evidence.checks import extract_checks
 from edge_runtime.evidence.layers import allowed, refusal
 from edge_runtime.fusion.base import Team
 from edge_runtime.fusion.candidates import Candidate, Spec, generate, lineup
@@ -20,11 +20,13 @@ from edge_runtime.fusion.judges import Judge, choose
 
 
 def verifiable(prompt: str, execute_code: bool, probabilities: Mapping[str, float]) -> bool:
-    """Whether verification has evidence to judge by: examples it may run, a named function whose
-    candidates can be compared by behaviour, or a number to vote on."""
+    """Whether a confident route is worth verifying: examples it may run, or a number to vote on. A named
+    function without examples is judged by behaviour only when the router is unsure: on the fresh code
+    sample behaviour clusters did not yet beat the single expert (docs/team.md), and the default path
+    (`make run`'s refactor prompt) should not pay several candidates and a held-back stream for it."""
     if asks_for_number(prompt, probabilities):
         return True
-    return execute_code and (bool(extract_checks(prompt)) or (asks_for_code(prompt) and function_name(prompt) is not None))
+    return execute_code and bool(extract_checks(prompt))
 
 
 def fit_experts(config: Config, judge: Judge, plan: list[str], language: str) -> list[str]:
