@@ -22,6 +22,7 @@ DOMAINS = ("code", "math", "writing", "general")
 DRAFT_MODES = ("auto", "none", "lookup", "model")
 VERIFY_MODES = ("auto", "exact", "fast")  # auto: what `edge-runtime tune` measured faster, else exact
 FUSION_MODES = ("auto", "mixture", "best-of", "verify")  # auto: verify where there is evidence and code may run
+CAPABILITIES = ("tools", "json")  # structured replies: tool calls, JSON under a schema
 EXECUTE_CODE = ("auto", True, False)  # auto: only inside the kernel's fence (`edge-runtime sandbox check`)
 
 
@@ -41,6 +42,7 @@ class ExpertConfig:
     gpu_layers: int | str = field(default=0, metadata={"types": (int, str)})  # on the accelerator: 0, N or "all"
     main_gpu: int = 0  # which GPU (llama.cpp's order, `edge-runtime devices`) holds the offloaded layers
     layout: str = ""  # a layout variant to load ("Q4_0", see layouts.py); "": the file as it is, or tune's choice
+    capabilities: list[str] = field(default_factory=list)  # structured replies it serves: "tools", "json"
 
     def reads(self, language: str) -> bool:
         return not self.languages or language in self.languages
@@ -123,6 +125,13 @@ class Config:
         names = [e.name for e in self.experts.values() if domain in e.domains]
         return names or [self.default_expert or next(iter(self.experts))]
 
+    def capable(self, need: str) -> list[str]:
+        """Experts that declare `need` ("tools", "json") in config order; every expert when none declares
+        anything (a config written before capabilities existed routes structured requests as before)."""
+        if not any(e.capabilities for e in self.experts.values()):
+            return list(self.experts)
+        return [e.name for e in self.experts.values() if need in e.capabilities]
+
     def expert(self, name: str) -> ExpertConfig:
         if name not in self.experts:
             raise ConfigError(f"unknown expert {name!r}", "configured experts: " + ", ".join(self.experts))
@@ -191,6 +200,9 @@ def _validate(cfg: Config, origin: str) -> None:
         bad = [d for d in exp.domains if d not in DOMAINS]
         if bad:
             raise ConfigError(f"expert {exp.name!r}: unknown domain {bad[0]!r}", "domains: " + ", ".join(DOMAINS))
+        odd = [c for c in exp.capabilities if c not in CAPABILITIES]
+        if odd:
+            raise ConfigError(f"expert {exp.name!r}: unknown capability {odd[0]!r}", "capabilities: " + ", ".join(CAPABILITIES))
     for exp in cfg.experts.values():
         _validate_rpc(exp)
         _validate_layout(exp)

@@ -10,7 +10,8 @@ from edge_runtime.chat import Message, encode_prompt
 from edge_runtime.constrain.grammars import Grammar
 from edge_runtime.constrain.matcher import Constraint
 from edge_runtime.constrain.request import structure
-from edge_runtime.constrain.tools import call_grammar, intended_call, parse_calls
+from edge_runtime.constrain.grounding import declined
+from edge_runtime.constrain.tools import call_grammar, intended_call, parse_calls, text_grammar
 from edge_runtime.config import Config, load_config
 from edge_runtime.models.loader import ExpertLoader
 from edge_runtime.evidence.layers import allowed as execution_allowed
@@ -71,6 +72,8 @@ class Runtime:
         if expert != "auto":
             return Generation(self.answer(self.routing.forced(expert, request.user_text), request, []))
         route = self.route(request.user_text)
+        if shape is not None and shape.need:
+            route = self.routing.structured(route, shape.need)
         cascade = self.cascade_plan(route, request) if shape is None else []  # a cascade cannot honour one either
         if cascade:
             return Generation(CascadeFusion().run(self, route, cascade, request, []))
@@ -132,10 +135,9 @@ class Runtime:
         """One expert's answer (the next best of `ranked` when it cannot load), speculative as configured."""
         with self.loader.routed(route, list(ranked), notes) as (route, target):
             exp = self.config.expert(route.expert)
-            prompt = request.prompt
-            if self.config.sampling.language_hint and not request.raw:
-                prompt = with_language_hint(prompt, route.language)
-            shape = request.structure
+            prompt, shape = request.prompt, request.structure
+            if self.config.sampling.language_hint and not request.raw and not (shape and shape.tools):
+                prompt = with_language_hint(prompt, route.language)  # not with tools: it broke Japanese calls
             ids = encode_prompt(target, prompt, raw=request.raw, tools=shape.tools if shape else None)
             drafter = self.drafters.create(exp, target, request.draft, request.params, notes)
             with self.pool.pinned(self.drafters.draft_key(exp)):
@@ -148,15 +150,23 @@ class Runtime:
 
     def tool_reply(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
                    request: Request, result: GenerationResult) -> Pieces:
-        """A reply offered tools: its calls, or, when its text writes a call some other way (small models
-        put JSON in a fenced block), that call decoded again under the grammar (the prompt is cached)."""
+        """A reply offered tools, checked: under "auto", calls whose arguments the conversation does not
+        hold are declined and the reply is written as text; text that writes a call some other way (small
+        models put JSON in a fenced block) is decoded again as that call under the grammar. The prompt is
+        cached, so a second decode costs only the reply."""
         shape = request.structure
-        name = None if result.tool_calls else intended_call(result.text, shape.tools)
-        if name is None:
-            return result
-        named = replace(shape, grammar=call_grammar(shape.tools, {"type": "function", "function": {"name": name}}))
-        result.notes.append(f"the reply wrote a call to {name} as text: decoded it again under the tool grammar")
-        return (yield from self.decode(route, target, key, drafter, ids, replace(request, structure=named), result.notes))
+        if result.tool_calls:
+            if not (shape.may_decline and declined(result.tool_calls, shape.tools, request.prompt)):
+                return result
+            again, note = replace(shape, grammar=text_grammar()), "declined a call made of nothing the conversation says"
+        else:
+            name = intended_call(result.text, shape.tools)
+            if name is None:
+                return result
+            again = replace(shape, grammar=call_grammar(shape.tools, {"type": "function", "function": {"name": name}}))
+            note = f"the reply wrote a call to {name} as text: decoded it again under the tool grammar"
+        result.notes.append(note)
+        return (yield from self.decode(route, target, key, drafter, ids, replace(request, structure=again), result.notes))
 
     def decode(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
                request: Request, notes: list[str]) -> Pieces:

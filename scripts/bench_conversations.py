@@ -18,52 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ROOT, TOOLS, bar_chart, ensure_llama_tools, markdown_table  # noqa: E402
+from benchlib import ROOT, TOOLS, bar_chart, ensure_llama_tools, markdown_table, server  # noqa: E402
 
 PROMPTS = ROOT / "scripts" / "prompts" / "conversations.json"
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 600) -> None:
-    """Poll `url` until it answers 200; fail early if the server process died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with code {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} was not ready after {timeout_s:.0f} s")
-
-
-@contextmanager
-def server(cmd: list[str], health: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run a server for the block, its output in `log`; stopped (by its own pid) afterwards."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_ready(health, proc)
-            yield
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def ask(client: Any, model: str, messages: list[dict[str, str]], max_tokens: int) -> tuple[str, float, float]:

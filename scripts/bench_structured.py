@@ -2,8 +2,10 @@
 so a neighbour's load hits them alike), and the grammar mask's cost per step against a 0.5B step.
 
 Modes: unconstrained (free text, same prompt), constrained, constrained + jump-forward, constrained +
-jump-forward + drafting (prompt lookup + the 0.5B draft model, exact verify). Prompts and schemas are
-the first N of data/structured/schemas.jsonl. Writes a markdown table and a PNG.
+jump-forward + drafting (prompt lookup + the 0.5B draft model, exact verify), and llama.cpp's own
+llama-server decoding the same prompt tokens under the same schema (its `json_schema` grammar sampler),
+built from the llama.cpp sources our llama-cpp-python vendors (scripts/build_llama_tools.sh). Prompts and
+schemas are the first N of data/structured/schemas.jsonl. Writes a markdown table and a PNG.
 
     python scripts/bench_structured.py [--target qwen2.5-coder-1.5b-instruct-q4_k_m] [--prompts 6]
 (needs matplotlib: pip install matplotlib)
@@ -14,6 +16,8 @@ import argparse
 import json
 import statistics
 import sys
+import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,7 +25,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from benchlib import bar_chart, markdown_table  # noqa: E402
+from benchlib import TOOLS, bar_chart, ensure_llama_tools, markdown_table, server  # noqa: E402
 from edge_runtime.chat import encode_prompt  # noqa: E402
 from edge_runtime.constrain import grammars  # noqa: E402
 from edge_runtime.constrain.matcher import Constraint  # noqa: E402
@@ -32,6 +36,7 @@ from edge_runtime.speculative.decoder import Decoder  # noqa: E402
 from edge_runtime.speculative.drafters import CombinedDrafter, ModelDrafter, PromptLookupDrafter  # noqa: E402
 
 MODES = ["unconstrained", "constrained", "constrained+jf", "constrained+jf+draft"]
+PEER = "llama-server constrained"
 OUT = ROOT / "scripts" / "results"
 
 
@@ -43,6 +48,20 @@ def run(decoder: Decoder, ids: list[int], grammar: grammars.Grammar | None, jump
         pass
     s = decoder.stats
     return s.decode_s, s.completion_tokens - 1, constraint.mask_s if constraint else 0.0, constraint.masks if constraint else 0
+
+
+def llama_server_run(url: str, ids: list[int], schema: dict, max_tokens: int) -> tuple[float, int] | None:
+    """(decode seconds, tokens after the first) of llama-server's greedy reply to the same tokens under
+    the same schema, from its own timings; None when it cannot turn the schema into a grammar."""
+    body = {"prompt": ids, "json_schema": schema, "n_predict": max_tokens, "temperature": 0.0,
+            "cache_prompt": False}
+    req = urllib.request.Request(f"{url}/completion", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            timings = json.load(r)["timings"]
+    except OSError:
+        return None
+    return timings["predicted_ms"] / 1000, max(0, timings["predicted_n"] - 1)
 
 
 def step_seconds(model: GGUFModel, ids: list[int], steps: int = 24) -> float:
@@ -58,21 +77,39 @@ def step_seconds(model: GGUFModel, ids: list[int], steps: int = 24) -> float:
     return statistics.median(times[1:])
 
 
-def main() -> None:
+def args_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", default="qwen2.5-coder-1.5b-instruct-q4_k_m")
     ap.add_argument("--draft", default="qwen2.5-coder-0.5b-instruct-q4_k_m")
     ap.add_argument("--prompts", type=int, default=6)
     ap.add_argument("--max-tokens", type=int, default=160)
     ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
+    ap.add_argument("--port", type=int, default=8393)
+    ap.add_argument("--no-llama-server", action="store_true")
+    return ap
+
+
+def peer(args: argparse.Namespace) -> ExitStack:
+    """llama-server on the target file for the block (nothing with --no-llama-server)."""
+    stack = ExitStack()
+    if not args.no_llama_server:
+        ensure_llama_tools()
+        cmd = [str(TOOLS / "llama-server"), "-m", str(resolve(args.target)), "-c", "2048", "-np", "1",
+               "-t", str(args.threads), "--host", "127.0.0.1", "--port", str(args.port)]
+        (ROOT / "out").mkdir(exist_ok=True)
+        stack.enter_context(server(cmd, f"http://127.0.0.1:{args.port}/health", ROOT / "out" / "bench_structured.llama-server.log"))
+    return stack
+
+
+def measure(args: argparse.Namespace, tasks: list[dict]) -> tuple[dict[str, list[float]], float, int, float]:
+    """Per mode [decode seconds, tokens] over the tasks, modes interleaved per task; mask seconds and count;
+    the 0.5B's one-token step in seconds."""
     target = GGUFModel(resolve(args.target), name="target", n_ctx=2048, n_threads=args.threads)
     small = GGUFModel(resolve(args.draft), name="draft", n_ctx=2048, n_threads=args.threads)
-    tasks = [json.loads(line) for line in (ROOT / "data/structured/schemas.jsonl").read_text().splitlines()][:args.prompts]
     drafter = CombinedDrafter(PromptLookupDrafter(), ModelDrafter(small, Sampler(SamplingParams())))
     decoders = {"unconstrained": Decoder(target), "constrained": Decoder(target), "constrained+jf": Decoder(target),
                 "constrained+jf+draft": Decoder(target, drafter)}
-    totals = {m: [0.0, 0] for m in MODES}
+    totals = {m: [0.0, 0] for m in [*MODES, PEER]}
     mask_s, masks = 0.0, 0
     for task in tqdm(tasks, desc="prompts", disable=not sys.stderr.isatty()):
         ids = encode_prompt(target, task["prompt"] + "\nAnswer in JSON.")
@@ -83,18 +120,30 @@ def main() -> None:
             totals[mode][0] += seconds
             totals[mode][1] += tokens
             mask_s, masks = mask_s + ms, masks + n
-    small_step = step_seconds(small, encode_prompt(small, tasks[0]["prompt"]))
+        theirs = None if args.no_llama_server else llama_server_run(f"http://127.0.0.1:{args.port}", ids, task["schema"], args.max_tokens)
+        if theirs:
+            totals[PEER][0] += theirs[0]
+            totals[PEER][1] += theirs[1]
+    return totals, mask_s, masks, step_seconds(small, encode_prompt(small, tasks[0]["prompt"]))
+
+
+def main() -> None:
+    args = args_parser().parse_args()
+    tasks = [json.loads(line) for line in (ROOT / "data/structured/schemas.jsonl").read_text().splitlines()][:args.prompts]
+    with peer(args):
+        totals, mask_s, masks, small_step = measure(args, tasks)
     mask = mask_s / max(1, masks)
-    tps = {m: totals[m][1] / totals[m][0] for m in MODES}
+    modes = [m for m in [*MODES, PEER] if totals[m][0] > 0]
+    tps = {m: totals[m][1] / totals[m][0] for m in modes}
     base = tps["constrained"]
-    rows = [[m, round(tps[m], 2), round(tps[m] / base, 3)] for m in MODES]
+    rows = [[m, round(tps[m], 2), round(tps[m] / base, 3)] for m in modes]
     table = markdown_table(["mode", "tokens/s", "x constrained"], rows)
     summary = (f"mask: {1000 * mask:.3f} ms per step = {100 * mask / small_step:.2f}% of a 0.5B decode step "
                f"({1000 * small_step:.1f} ms), {masks} masks")
     print(f"target {args.target}, {len(tasks)} schemas, greedy, {args.threads} threads\n{table}\n{summary}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_structured.md").write_text(f"{table}\n\n{summary}\n")
-    bar_chart(OUT / "bench_structured.png", [args.target.split("-instruct")[0]], {m: [tps[m]] for m in MODES},
+    bar_chart(OUT / "bench_structured.png", [args.target.split("-instruct")[0]], {m: [tps[m]] for m in modes},
               title="tokens/s under a JSON schema (same run)", ylabel="tokens/s")
 
 

@@ -10,8 +10,11 @@ import json
 import re
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".tools" / "bin"
@@ -56,6 +59,38 @@ def llama_speculative(model: Path, prompt: str, *, n_gen: int, threads: int = 2,
 
     return {"tokens_per_s": grab(r"decoded\s+\d+ tokens in\s+[0-9.]+ seconds, speed:\s*([0-9.]+) t/s"), "decoded": grab(r"decoded\s+(\d+) tokens"),
             "drafted": grab(r"n_drafted\s*=\s*(\d+)"), "accepted": grab(r"n_accept\s*=\s*(\d+)")}
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 600) -> None:
+    """Poll `url` until it answers 200; fail early if the server process died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with code {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} was not ready after {timeout_s:.0f} s")
+
+
+@contextmanager
+def server(cmd: list[str], health: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a server for the block, its output in `log`; stopped (by its own pid) afterwards."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_ready(health, proc)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

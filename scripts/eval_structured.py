@@ -2,7 +2,10 @@
 server: data/structured/tools.jsonl (right function and arguments, or no call when none is due) and
 data/structured/schemas.jsonl (replies that validate). Greedy decoding; writes a JSON of every reply.
 
-    python scripts/eval_structured.py --model qwen2.5-coder-1.5b-instruct-q4_k_m [--only tools|schemas]
+    python scripts/eval_structured.py [--model qwen2.5-coder-1.5b-instruct-q4_k_m] [--only tools|schemas]
+
+Without --model the server runs the packaged default team (what `edge-runtime serve` runs); with it, one
+expert that loads that model and serves every domain.
 """
 from __future__ import annotations
 
@@ -33,11 +36,14 @@ CONFIG = 'inherit = false\ntuned = false\ncontext = 2048\ndefault_expert = "main
 
 
 @contextmanager
-def served(model: str, threads: int) -> Iterator[openai.OpenAI]:
-    """The server on a free loopback port, in this process, with one expert: `model`."""
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-        f.write(CONFIG.format(model=model))
-    runtime = Runtime(load_config(f.name), threads=threads)
+def served(model: str | None, threads: int) -> Iterator[openai.OpenAI]:
+    """The server on a free loopback port, in this process: the default team, or one expert `model`."""
+    if model is None:
+        runtime = Runtime(load_config(None), threads=threads)
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(CONFIG.format(model=model))
+        runtime = Runtime(load_config(f.name), threads=threads)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     srv = uvicorn.Server(uvicorn.Config(create_app(runtime, ServerSettings()), log_level="warning"))
@@ -119,14 +125,14 @@ def run_schemas(client: openai.OpenAI, max_tokens: int, skip: int = 0) -> list[d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="qwen2.5-coder-1.5b-instruct-q4_k_m")
+    ap.add_argument("--model", default=None, help="one model as the only expert (default: the packaged team)")
     ap.add_argument("--only", choices=["tools", "schemas"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=384)
     ap.add_argument("--skip", type=int, default=0, help="start at this task of each set (to split a run)")
     ap.add_argument("--out", default=str(ROOT / "scripts" / "results" / "eval_structured.json"))
     args = ap.parse_args()
-    results: dict[str, Any] = {"model": args.model}
+    results: dict[str, Any] = {"model": args.model or "default team"}
     with served(args.model, args.threads) as client:
         if args.only in (None, "tools"):
             rows = results["tools"] = run_tools(client, args.max_tokens, args.skip)

@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from edge_runtime.cli.options import add_runtime_options, open_runtime
-from edge_runtime.errors import ConfigError
+from edge_runtime.errors import ConfigError, EdgeRuntimeError
+from edge_runtime.sampling import SamplingParams
 
 SERVER_PACKAGES = {"fastapi", "uvicorn", "starlette", "pydantic"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -26,6 +27,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--api-key", default=os.environ.get("EDGE_RUNTIME_API_KEY"),
                    help="require `Authorization: Bearer KEY` (default: $EDGE_RUNTIME_API_KEY, or none)")
     add_runtime_options(p)
+    p.add_argument("--preload", default="",
+                   help="experts to load before listening, comma-separated, so the first request does not wait for a "
+                        "load (default: the config's first expert, its strongest; 'none': load each on first use)")
     p.add_argument("--max-queue", type=int, default=8,
                    help="requests that may wait behind the running one; more get 429 (default 8)")
     p.set_defaults(func=cmd_serve)
@@ -51,8 +55,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     runtime = open_runtime(args)
     try:
+        preload(runtime, args.preload)
         app = create_app(runtime, ServerSettings(api_key=args.api_key, max_queue=args.max_queue))
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
     finally:
         runtime.close()
     return 0
+
+
+def preload(runtime: Any, spec: str) -> None:
+    """Load the named experts with their draft models (and the router) now; one that cannot load is
+    reported, and the server still starts: the request that needs it gets the error, as without preloading."""
+    if spec.strip().lower() == "none":
+        return
+    names = [n.strip() for n in spec.split(",") if n.strip()] or [next(iter(runtime.config.experts))]
+    runtime.route("warm up")
+    for name in names:
+        try:
+            exp = runtime.config.expert(name)
+            target = runtime.loader.expert(exp.name)
+            runtime.drafters.create(exp, target, runtime.config.speculative.draft, SamplingParams(), [])
+            print(f"preloaded expert {name!r}", file=sys.stderr)
+        except EdgeRuntimeError as exc:
+            print(f"warning: expert {name!r} not preloaded: {exc}", file=sys.stderr)

@@ -18,11 +18,15 @@ FORMATS = ("text", "json_object", "json_schema")
 
 @dataclass(frozen=True)
 class Structure:
-    """The reply's grammar (None: free text), the tools the prompt offers, and whether to parse calls."""
+    """The reply's grammar (None: free text), the tools the prompt offers, whether to parse calls, and the
+    capability an expert needs to serve it ("tools", "json"; None: a grammar of the user's own), and
+    whether the model may answer in text instead of calling (tool_choice "auto")."""
 
     grammar: Grammar | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
     calls: bool = False
+    need: str | None = None
+    may_decline: bool = False
 
 
 def reply_schema(response_format: Any) -> dict[str, Any] | None:
@@ -58,9 +62,10 @@ def structure(response_format: Any = None, tools: Any = None, tool_choice: Any =
     tools = check_tools(tools)
     if tool_choice == "none":  # the tools stay in the prompt (the history may use them); no call is possible
         shaped = _format(schema, None)
-        return Structure(shaped.grammar if shaped else text_grammar(), tools)
-    rule = call_grammar(tools, "auto" if tool_choice is None else tool_choice, parallel_tool_calls, schema)
-    return Structure(rule, tools, calls=True)
+        return Structure(shaped.grammar if shaped else text_grammar(), tools, need="tools")
+    choice = "auto" if tool_choice is None else tool_choice
+    rule = call_grammar(tools, choice, parallel_tool_calls, schema)
+    return Structure(rule, tools, calls=True, need="tools", may_decline=choice == "auto")
 
 
 def _format(schema: dict[str, Any] | None, grammar: Grammar | None) -> Structure | None:
@@ -68,4 +73,4 @@ def _format(schema: dict[str, Any] | None, grammar: Grammar | None) -> Structure
         return Structure(grammar)
     if schema is None:
         return None
-    return Structure(grammars.json_schema(schema, "response_format.json_schema.schema"))
+    return Structure(grammars.json_schema(schema, "response_format.json_schema.schema"), need="json")

@@ -54,6 +54,15 @@ class Routing:
             return route.to(expert, f"routed: {preferred!r} does not read {route.language!r}")
         return route.to(expert, "routed")
 
+    def structured(self, route: Route, need: str) -> Route:
+        """The route for a reply under a grammar: the routed expert if it declares `need` ("tools", "json"),
+        else the first (strongest) capable expert that reads the prompt's language."""
+        capable = self.config.capable(need)
+        if not capable or route.expert in capable:
+            return route
+        readers = [name for name in capable if self.config.experts[name].reads(route.language)]
+        return route.to((readers or capable)[0], f"routed: {route.expert!r} does not serve {need}")
+
     def forced(self, expert: str, text: str = "") -> Route:
         exp = self.config.expert(expert)
         return Route(exp.domains[0] if exp.domains else "general", expert, reason="forced",

@@ -239,3 +239,29 @@ def test_packaged_router_matches_its_metadata_and_data() -> None:
     meta = json.loads(BUILTIN_FILE.with_suffix(".json").read_text("utf-8"))
     assert meta["onnx_sha256"] == sha256_of(BUILTIN_FILE)
     assert meta["training_data_sha256"] == sha256_of(DATA)
+
+
+def test_structured_requests_go_to_a_capable_expert() -> None:
+    """A reply under tools or a schema is served by an expert that declares it; old configs route as before."""
+    from edge_runtime.config import default_config_text, parse_config
+    from edge_runtime.router.routing import Route, Routing
+    from edge_runtime.tomlio import load_toml_text
+
+    cfg = parse_config(load_toml_text(default_config_text(), "default.toml"), "default.toml")
+    routing = Routing(cfg)
+    greeting = Route("general", "general", {"general": 0.9}, language="en")
+    assert routing.structured(greeting, "tools").expert == "code"
+    assert routing.structured(greeting, "json").expert == "code"
+    coding = Route("code", "code", {"code": 0.9}, language="ja")
+    assert routing.structured(coding, "tools") is coding
+    for exp in cfg.experts.values():
+        exp.capabilities = []
+    assert routing.structured(greeting, "tools") is greeting
+
+
+def test_unknown_capability_refused() -> None:
+    from edge_runtime.config import parse_config
+    from edge_runtime.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown capability 'toolz'"):
+        parse_config({"experts": {"a": {"model": "m", "capabilities": ["toolz"]}}}, "x.toml")
