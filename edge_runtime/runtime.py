@@ -151,13 +151,14 @@ class Runtime:
     def tool_reply(self, route: Route, target: CausalLM, key: str, drafter: Drafter | None, ids: list[int],
                    request: Request, result: GenerationResult) -> Pieces:
         """A reply offered tools, checked: under "auto", calls whose arguments the conversation does not
-        hold are declined and the reply is written as text; text that writes a call some other way (small
-        models put JSON in a fenced block) is decoded again as that call under the grammar. The prompt is
-        cached, so a second decode costs only the reply."""
+        hold are declined and the reply is written again without the offer (with it, small models write
+        the call as JSON text); text that writes a call some other way (small models put JSON in a fenced
+        block) is decoded again as that call under the grammar (the prompt is cached)."""
         shape = request.structure
         if result.tool_calls:
             if not (shape.may_decline and declined(result.tool_calls, shape.tools, request.prompt)):
                 return result
+            ids = encode_prompt(target, request.prompt, raw=request.raw)
             again, note = replace(shape, grammar=text_grammar()), "declined a call made of nothing the conversation says"
         else:
             name = intended_call(result.text, shape.tools)

@@ -44,6 +44,15 @@ def test_tool_round_trip(client):
     assert "18" in final.choices[0].message.content
 
 
+def test_auto_makes_no_call_from_nothing(client):
+    """A greeting offered a weather tool: no call with made-up arguments, and text that is not a call."""
+    reply = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "Hi! How are you today?"}],
+                                           tools=[WEATHER], temperature=0, max_tokens=40)
+    message = reply.choices[0].message
+    assert not message.tool_calls and reply.choices[0].finish_reason in ("stop", "length")
+    assert message.content and "get_weather" not in message.content
+
+
 def test_streamed_tool_calls_reassemble(client):
     stream = client.chat.completions.create(model="auto", messages=ASK, tools=[WEATHER], stream=True,
                                             tool_choice={"type": "function", "function": {"name": "get_weather"}},
