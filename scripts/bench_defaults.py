@@ -119,7 +119,7 @@ def main() -> None:
         interleave([auto, none], prompts, ["auto", "none"], args.max_tokens, "draft auto/none")
         auto.close(), none.close()
     llama = None if args.no_llama else (ensure_llama_tools() and llama_bench_tps(
-        resolve(cfg.expert("code").model), n_gen=args.max_tokens, threads=args.threads, v_cache="q8_0"))
+        resolve(cfg.expert("code").model), n_gen=args.max_tokens, threads=args.threads, v_cache=cfg.kv_type))
     table1, rates = decode_table(settings, llama)
     table2, ratios = draft_table(auto, none)
     report = f"{os.cpu_count()} CPUs, {args.threads} threads, {args.max_tokens} tokens\n\n{table1}\n\n{table2}\n"
