@@ -102,6 +102,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     cfg = load_config()
     prompts = load_prompts(args.kinds.split(","), args.per_kind)
+    model = resolve(cfg.expert("code").model)  # before EDGE_RUNTIME_HOME points at the settings' homes
+    llama = None if args.no_llama else (ensure_llama_tools() and llama_bench_tps(
+        model, n_gen=args.max_tokens, threads=args.threads, v_cache=cfg.kv_type))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tuned_home = home_with_models(root, "tuned")
@@ -118,8 +121,6 @@ def main() -> None:
         auto, none = (Setting(name, settings[0].home, cfg, args.threads) for name in ("auto", "none"))
         interleave([auto, none], prompts, ["auto", "none"], args.max_tokens, "draft auto/none")
         auto.close(), none.close()
-    llama = None if args.no_llama else (ensure_llama_tools() and llama_bench_tps(
-        resolve(cfg.expert("code").model), n_gen=args.max_tokens, threads=args.threads, v_cache=cfg.kv_type))
     table1, rates = decode_table(settings, llama)
     table2, ratios = draft_table(auto, none)
     report = f"{os.cpu_count()} CPUs, {args.threads} threads, {args.max_tokens} tokens\n\n{table1}\n\n{table2}\n"
