@@ -419,3 +419,19 @@ def _answers(call: Callable[[], Any]) -> bool:
         return bool(call())
     except httpx.HTTPError:
         return False
+
+
+def test_preload_reports_an_expert_it_cannot_load_and_goes_on(capsys):
+    """`serve --preload` loads before listening; a name that cannot load is a warning, not a dead server."""
+    from edge_runtime.cli.serve import preload
+    from edge_runtime.config import load_config
+    from edge_runtime.runtime import Runtime
+
+    runtime = Runtime(load_config(None))
+    try:
+        preload(runtime, "none")
+        assert runtime.pool.loaded() == []
+        preload(runtime, "no-such-expert")
+        assert "expert 'no-such-expert' not preloaded: unknown expert" in capsys.readouterr().err
+    finally:
+        runtime.close()
