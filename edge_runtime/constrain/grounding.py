@@ -1,11 +1,12 @@
 """Are a tool call's arguments taken from the conversation, or made up?
 
 Under `tool_choice: "auto"` a small model calls a tool for requests that need none ("Hi! How are you?"
-becomes get_weather(city="New York")). Such calls show in their arguments: none of the free values (not
-an enum or const the schema offers) comes from what the user said. A call is grounded when it has no
-free values, or when at least one of them does: a number the conversation mentions (in any script), or
-a string whose words (Latin script) or characters (CJK) appear there at least half. A call that is not
-grounded is declined, and the reply is written as text instead.
+becomes get_weather(city="New York")). Such calls show twice: none of the free argument values (not an
+enum or const the schema offers) comes from what the user said, and the request shares no word with the
+function's name and description. A value is grounded when it is a number the conversation mentions (in
+any script, English number words too), or a string whose words (Latin script) or characters (CJK)
+appear there at least half. A call is declined only when both signs agree, so "the capital of France's
+weather" (city "Paris", written nowhere) still calls get_weather; the reply is then written as text.
 """
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ _WORD = re.compile(r"[^\W_]+", re.U)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 MIN_SHARE = 0.5  # of a string's words (or CJK characters) that must appear in the conversation
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+                                                      "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+                                                      "thousand": 1000, "dozen": 12, "half": 0.5}
+# words too common to relate a request to a function ("get", "what", ...)
+_COMMON = set("the and for with from this that what how you your are can could would please get give tell "
+              "make does did has have was were will about into then than them they there here when where which "
+              "who why all any some".split())
 
 
 def free_values(value: Any, schema: dict[str, Any]) -> Iterator[Any]:
@@ -59,7 +69,18 @@ def grounded(arguments: dict[str, Any], schema: dict[str, Any], conversation: st
     text = with_digits(conversation)
     words = set(_pieces(text))
     numbers = {float(n) for n in _NUMBER.findall(text.replace(",", ""))}
+    numbers |= {float(_NUMBER_WORDS[w]) for w in words if w in _NUMBER_WORDS}
     return any(_grounded(v, words, numbers) for v in values)
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, cut to five letters so "translate" meets "translation"."""
+    return {w[:5] for w in re.findall(r"[a-z]{3,}", text.lower().replace("_", " ")) if w not in _COMMON}
+
+
+def related(conversation: str, function: dict[str, Any]) -> bool:
+    """Whether the conversation shares a content word with the function's name or description."""
+    return bool(_stems(conversation) & _stems(f"{function.get('name', '')} {function.get('description', '')}"))
 
 
 def conversation_text(prompt: str | list[dict[str, Any]]) -> str:
@@ -71,8 +92,14 @@ def conversation_text(prompt: str | list[dict[str, Any]]) -> str:
 
 
 def declined(calls: list[dict[str, Any]], tools: list[dict[str, Any]], prompt: str | list[dict[str, Any]]) -> bool:
-    """Whether any of OpenAI-shaped `calls` is not grounded in the conversation."""
-    schemas = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
+    """Whether any of OpenAI-shaped `calls` is made of nothing the conversation says: no grounded value
+    and no word in common with its function."""
+    functions = {t["function"]["name"]: t["function"] for t in tools}
     text = conversation_text(prompt)
-    return any(not grounded(json.loads(c["function"]["arguments"]), schemas.get(c["function"]["name"], {}), text)
-               for c in calls)
+
+    def unfounded(call: dict[str, Any]) -> bool:
+        fn = functions.get(call["function"]["name"], {})
+        args = json.loads(call["function"]["arguments"])
+        return not grounded(args, fn.get("parameters") or {}, text) and not related(text, fn)
+
+    return any(unfounded(c) for c in calls)

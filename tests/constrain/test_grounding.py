@@ -53,3 +53,20 @@ def test_declined_reads_messages_and_tool_results() -> None:
     messages = [{"role": "user", "content": "Plan my trip"}, {"role": "tool", "content": json.dumps({"next": "Osaka"})}]
     assert not declined([call], tools, messages)
     assert declined([call], tools, "Plan my trip")
+
+
+def test_english_number_words_ground() -> None:
+    assert grounded({"minutes": 20}, TIMER, "Set a timer for twenty minutes")
+
+
+def test_a_request_about_the_function_keeps_its_call() -> None:
+    """No argument is written in the request, but it asks for what the function does: the call stands."""
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city",
+                                               "parameters": WEATHER}}]
+    call = openai_call("get_weather", {"city": "Paris"})
+    assert not declined([call], tools, "What's the weather like in the capital of France?")
+    assert declined([call], tools, "Hi! How are you today?")
+    search = [{"type": "function", "function": {"name": "search_web", "description": "Search the web and return the top results",
+                                                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+    asked = "Write a Python function that reverses a string."
+    assert declined([openai_call("search_web", {"query": "Python programming language"})], search, asked)
