@@ -45,28 +45,32 @@ OUT = ROOT / "scripts" / "results"
 
 
 def run(decoder: Decoder, ids: list[int], grammar: grammars.Grammar | None, jump_forward: bool,
-        max_tokens: int) -> tuple[float, int, float, int]:
-    """(decode seconds, tokens after the first, mask seconds, masks) of one greedy generation; the
-    decoder's stats keep the tokens the grammar forced."""
+        max_tokens: int) -> tuple[float, int, float, int, int]:
+    """(decode seconds, tokens after the first, mask seconds, masks, bytes of text) of one greedy
+    generation; the decoder's stats keep the tokens the grammar forced. Bytes matter beside tokens:
+    jump-forward appends forced text in its canonical tokenization, which can take fewer tokens for the
+    same text than the model would have written."""
     constraint = Constraint(decoder.target, grammar) if grammar else None
-    for _ in decoder.generate(ids, max_tokens=max_tokens, constraint=constraint, jump_forward=jump_forward):
-        pass
+    out = [t for step in decoder.generate(ids, max_tokens=max_tokens, constraint=constraint, jump_forward=jump_forward)
+           for t in step]
     s = decoder.stats
-    return s.decode_s, s.completion_tokens - 1, constraint.mask_s if constraint else 0.0, constraint.masks if constraint else 0
+    return (s.decode_s, s.completion_tokens - 1, constraint.mask_s if constraint else 0.0,
+            constraint.masks if constraint else 0, len(decoder.target.detokenize(out)))
 
 
-def llama_server_run(url: str, ids: list[int], schema: dict, max_tokens: int) -> tuple[float, int] | None:
-    """(decode seconds, tokens after the first) of llama-server's greedy reply to the same tokens under
-    the same schema, from its own timings; None when it cannot turn the schema into a grammar."""
+def llama_server_run(url: str, ids: list[int], schema: dict, max_tokens: int) -> tuple[float, int, int] | None:
+    """(decode seconds, tokens after the first, bytes of text) of llama-server's greedy reply to the same
+    tokens under the same schema, from its own timings; None when it cannot turn the schema into a grammar."""
     body = {"prompt": ids, "json_schema": schema, "n_predict": max_tokens, "temperature": 0.0,
             "cache_prompt": False}
     req = urllib.request.Request(f"{url}/completion", json.dumps(body).encode(), {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=600) as r:
-            timings = json.load(r)["timings"]
+            reply = json.load(r)
     except OSError:
         return None
-    return timings["predicted_ms"] / 1000, max(0, timings["predicted_n"] - 1)
+    timings = reply["timings"]
+    return timings["predicted_ms"] / 1000, max(0, timings["predicted_n"] - 1), len(reply["content"].encode())
 
 
 def step_seconds(model: GGUFModel, ids: list[int], steps: int = 24) -> float:
@@ -91,6 +95,9 @@ def args_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--port", type=int, default=8393)
     ap.add_argument("--no-llama-server", action="store_true")
+    ap.add_argument("--out-dir", type=Path, default=OUT)
+    ap.add_argument("--gpu-layers", type=int, default=0, help="layers on the accelerator (-1: all)")
+    ap.add_argument("--mask-yardstick", default=MASK_YARDSTICK, help="the model whose one-token step the mask is compared with")
     return ap
 
 
@@ -111,31 +118,34 @@ def measure(args: argparse.Namespace, tasks: list[dict]) -> tuple[dict[str, list
     """Per mode [decode seconds, tokens] over the tasks, modes interleaved per task; mask seconds and count;
     the 0.5B's one-token step in seconds; the share of tokens the grammar forced and the target's cost of a
     k-token forward in one-token steps (what bounds jump-forward and drafting on this machine)."""
-    target = GGUFModel(resolve(args.target), name="target", n_ctx=2048, n_threads=args.threads)
+    target = GGUFModel(resolve(args.target), name="target", n_ctx=2048, n_threads=args.threads, gpu_layers=args.gpu_layers)
     drafter = PromptLookupDrafter(history=TokenHistory())
     if args.draft_model:
-        small = GGUFModel(resolve(args.draft_model), name="draft", n_ctx=2048, n_threads=args.threads)
+        small = GGUFModel(resolve(args.draft_model), name="draft", n_ctx=2048, n_threads=args.threads,
+                          gpu_layers=args.gpu_layers)
         drafter = CombinedDrafter(drafter, ModelDrafter(small, Sampler(SamplingParams())))
     decoders = {"unconstrained": Decoder(target), "constrained": Decoder(target), "constrained+jf": Decoder(target),
                 "constrained+jf+draft": Decoder(target, drafter)}
-    totals = {m: [0.0, 0] for m in [*MODES, PEER]}
+    totals = {m: [0.0, 0, 0] for m in [*MODES, PEER]}  # decode seconds, tokens, bytes
     mask_s, masks, forced = 0.0, 0, [0, 0]
     for task in tqdm(tasks, desc="prompts", disable=not sys.stderr.isatty()):
         ids = encode_prompt(target, task["prompt"] + "\nAnswer in JSON.")
         grammar = grammars.json_schema(task["schema"])
         for mode in MODES:
-            seconds, tokens, ms, n = run(decoders[mode], ids, None if mode == "unconstrained" else grammar,
-                                         "jf" in mode, args.max_tokens)
+            seconds, tokens, ms, n, size = run(decoders[mode], ids, None if mode == "unconstrained" else grammar,
+                                               "jf" in mode, args.max_tokens)
             totals[mode][0] += seconds
             totals[mode][1] += tokens
+            totals[mode][2] += size
             mask_s, masks = mask_s + ms, masks + n
             if mode == "constrained+jf":
                 forced = [forced[0] + decoders[mode].stats.forced, forced[1] + tokens + 1]
         theirs = None if args.no_llama_server else llama_server_run(f"http://127.0.0.1:{args.port}", ids, task["schema"], args.max_tokens)
         if theirs:
-            totals[PEER][0] += theirs[0]
-            totals[PEER][1] += theirs[1]
-    small = GGUFModel(resolve(MASK_YARDSTICK), name="yardstick", n_ctx=2048, n_threads=args.threads)
+            for i, value in enumerate(theirs):
+                totals[PEER][i] += value
+    small = GGUFModel(resolve(args.mask_yardstick), name="yardstick", n_ctx=2048, n_threads=args.threads,
+                      gpu_layers=args.gpu_layers)
     ids = encode_prompt(target, tasks[0]["prompt"] * 4)
     curve = verify_cost_curve(target, ids, sizes=(1, 2, 4, 8))
     return totals, (mask_s, masks), step_seconds(small, encode_prompt(small, tasks[0]["prompt"])), (forced[0] / max(1, forced[1]), curve)
@@ -149,17 +159,20 @@ def main() -> None:
     mask = mask_s / max(1, masks)
     modes = [m for m in [*MODES, PEER] if totals[m][0] > 0]
     tps = {m: totals[m][1] / totals[m][0] for m in modes}
-    base = tps["constrained"]
-    rows = [[m, round(tps[m], 2), round(tps[m] / base, 3)] for m in modes]
-    table = markdown_table(["mode", "tokens/s", "x constrained"], rows)
-    summary = (f"mask: {1000 * mask:.3f} ms per step = {100 * mask / small_step:.2f}% of a 0.5B decode step "
+    bps = {m: totals[m][2] / totals[m][0] for m in modes if totals[m][2]}
+    base, base_bytes = tps["constrained"], bps["constrained"]
+    rows = [[m, round(tps[m], 2), round(tps[m] / base, 3), round(bps[m], 1) if m in bps else "-",
+             round(bps[m] / base_bytes, 3) if m in bps else "-"] for m in modes]
+    table = markdown_table(["mode", "tokens/s", "x constrained", "text bytes/s", "bytes x constrained"], rows)
+    summary = (f"mask: {1000 * mask:.3f} ms per step = {100 * mask / small_step:.2f}% of a decode step of "
+               f"{Path(args.mask_yardstick).name} "
                f"({1000 * small_step:.1f} ms), {masks} masks\n"
                f"forced by the grammar: {100 * forced:.0f}% of constrained+jf's tokens; a k-token forward of the target "
                f"costs {', '.join(f'k={k}: {c:.2f}' for k, c in curve.items())} one-token steps")
     print(f"target {args.target}, {len(tasks)} schemas, greedy, {args.threads} threads\n{table}\n{summary}")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bench_structured.md").write_text(f"{table}\n\n{summary}\n")
-    bar_chart(OUT / "bench_structured.png", [args.target.split("-instruct")[0]], {m: [tps[m]] for m in modes},
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "bench_structured.md").write_text(f"{table}\n\n{summary}\n")
+    bar_chart(args.out_dir / "bench_structured.png", [Path(args.target).name.split("-instruct")[0]], {m: [tps[m]] for m in modes},
               title="tokens/s under a JSON schema (same run)", ylabel="tokens/s")
 
 
