@@ -70,19 +70,13 @@ class RadixTree:
 
         When a longer stored path already holds `ids`, nothing is stored (None) and that path counts as used.
         """
-        node, pos = self.root, 0
-        while pos < len(ids):
-            child = node.children.get(ids[pos])
-            if child is None:
-                break
-            n = _common(child.key, ids[pos:pos + len(child.key)])
-            if n < len(child.key):
-                if pos + n == len(ids):  # ends inside an edge: a longer path covers it
-                    self.touch(self.best_leaf(child))
-                    return None, []
-                child = self._split(child, n)
-            pos += n
-            node = child
+        pos, node = self.match(ids)
+        beyond = node.depth() - pos  # tokens of the last edge past the match (0: it matched whole)
+        if beyond:
+            if pos == len(ids):  # ends inside an edge: a longer path covers it
+                self.touch(self.best_leaf(node))
+                return None, []
+            node = self._split(node, len(node.key) - beyond)
         if pos == len(ids) and node.children:
             self.touch(self.best_leaf(node))
             return None, []
