@@ -84,11 +84,8 @@ def related(conversation: str, function: dict[str, Any]) -> bool:
 
 
 def conversation_text(prompt: str | list[dict[str, Any]]) -> str:
-    """Everything the user and the tools said (a prompt string, or every message's content)."""
-    if isinstance(prompt, str):
-        return prompt
-    return "\n".join(m["content"] if isinstance(m.get("content"), str) else str(m.get("content") or "")
-                     for m in prompt)
+    """The prompt string, or every message's content (rendering the prompt checked they are strings)."""
+    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
 
 
 def declined(calls: list[dict[str, Any]], tools: list[dict[str, Any]], prompt: str | list[dict[str, Any]]) -> bool:

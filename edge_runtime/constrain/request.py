@@ -18,7 +18,7 @@ FORMATS = ("text", "json_object", "json_schema")
 
 @dataclass(frozen=True)
 class Structure:
-    """The reply's grammar (None: free text), the tools the prompt offers, whether to parse calls, and the
+    """The reply's grammar (None: free text), the tools the prompt offers, whether to parse calls, the
     capability an expert needs to serve it ("tools", "json"; None: a grammar of the user's own), and
     whether the model may answer in text instead of calling (tool_choice "auto")."""
 
