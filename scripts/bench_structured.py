@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import urllib.request
 from contextlib import ExitStack
@@ -33,7 +32,7 @@ from edge_runtime.constrain.matcher import Constraint  # noqa: E402
 from edge_runtime.models.backends.gguf import GGUFModel  # noqa: E402
 from edge_runtime.models.catalog import resolve  # noqa: E402
 from edge_runtime.sampling import Sampler, SamplingParams  # noqa: E402
-from edge_runtime.speculative.costs import verify_cost_curve  # noqa: E402
+from edge_runtime.speculative.costs import step_seconds, verify_cost_curve  # noqa: E402
 from edge_runtime.speculative.decoder import Decoder  # noqa: E402
 from edge_runtime.speculative.drafters import CombinedDrafter, ModelDrafter, PromptLookupDrafter  # noqa: E402
 from edge_runtime.speculative.history import TokenHistory  # noqa: E402
@@ -71,19 +70,6 @@ def llama_server_run(url: str, ids: list[int], schema: dict, max_tokens: int) ->
         return None
     timings = reply["timings"]
     return timings["predicted_ms"] / 1000, max(0, timings["predicted_n"] - 1), len(reply["content"].encode())
-
-
-def step_seconds(model: GGUFModel, ids: list[int], steps: int = 24) -> float:
-    """The median one-token decode step of `model` after `ids` (what a mask is compared with)."""
-    import time
-
-    decoder = Decoder(model)
-    times, last = [], time.perf_counter()
-    for _ in decoder.generate(ids, max_tokens=steps):
-        now = time.perf_counter()
-        times.append(now - last)
-        last = now
-    return statistics.median(times[1:])
 
 
 def args_parser() -> argparse.ArgumentParser:
