@@ -3,8 +3,8 @@ written before any tuning, are answered by the best single expert and by `auto` 
 
 - `single`: the code expert alone (the team's best member on both kinds), greedy, asked as written, run
   once (--single-tokens, default the usual cap); its reply at the usual cap is that greedy text cut there.
-- `auto`: the packaged team through `Runtime.generate` with verified fusion and code execution on (the
-  defaults issue 26 asks for): router, strength-first candidates, checks and behaviour clusters for
+- `auto`: the packaged team through `Runtime.generate` with its default configuration (verified fusion where
+  the prompt carries evidence and model code may run in the kernel's fence): router, strength-first candidates, checks and behaviour clusters for
   code, a vote with a program for numbers, an adaptive budget.
 - `single at the team's tokens` (iso-cost): the single expert's greedy reply cut at the tokens the team
   spent on that task (greedy text is a prefix of a longer greedy run, so one long run serves every cap;
@@ -42,8 +42,9 @@ SINGLE = "code"  # the packaged team's strongest expert, and its best single on 
 
 
 def team_config(threads: int) -> Config:
-    """The packaged team with verified fusion and model code execution on."""
-    return replace(load_config(), fusion="verify", execute_code=True, threads=threads)
+    """The packaged team as a user gets it (fusion and execute_code "auto": verified fusion where the prompt
+    carries evidence and the kernel fence holds); only the thread count is the benchmark's."""
+    return replace(load_config(), threads=threads)
 
 
 def cut(text: str, tokens: int, budget: int) -> str:
