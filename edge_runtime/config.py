@@ -23,6 +23,7 @@ DRAFT_MODES = ("auto", "none", "lookup", "model")
 VERIFY_MODES = ("auto", "exact", "fast")  # auto: what `edge-runtime tune` measured faster, else exact
 FUSION_MODES = ("auto", "mixture", "best-of", "verify")  # auto: verify where there is evidence and code may run
 CAPABILITIES = ("tools", "json")  # structured replies: tool calls, JSON under a schema
+MAX_PARALLEL = 16  # lanes: each holds a whole context of KV cache
 EXECUTE_CODE = ("auto", True, False)  # auto: only inside the kernel's fence (`edge-runtime sandbox check`)
 
 
@@ -119,6 +120,7 @@ class Config:
     gpu_memory_budget: str = "auto"  # device bytes offloaded layers may take on the main GPU: auto (90% free), 80%, 6GB
     prefix_cache: str = "1GB"  # KV states of earlier prompts kept in memory (inside memory_budget); "0": off
     prefix_spill: str = "0"  # the same written to $EDGE_RUNTIME_HOME/prefix, at most this size; "0": off
+    parallel: int = 1  # serve: requests decoded together (continuous batching), each in its own KV lane
 
     def experts_for(self, domain: str) -> list[str]:
         """Experts that serve a domain, in config order; the fallback when none does."""
@@ -236,6 +238,9 @@ def _validate(cfg: Config, origin: str) -> None:
         parse_size(getattr(cfg, key))  # refuses "1 gig" here rather than at the first request
     if cfg.context < 64:
         raise ConfigError(f"{origin}: context {cfg.context} is too small", "use at least 64 tokens")
+    if not 1 <= cfg.parallel <= MAX_PARALLEL:
+        raise ConfigError(f"{origin}: parallel must be between 1 and {MAX_PARALLEL}, got {cfg.parallel}",
+                          "parallel = 1 answers one request at a time")
 
 
 def _validate_rpc(exp: ExpertConfig) -> None:

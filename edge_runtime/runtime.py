@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from edge_runtime.models.backends import CausalLM
+from edge_runtime.errors import ConfigError
+from edge_runtime.models.backends import CausalLM, is_onnx
+from edge_runtime.models.backends.lanes import lane
 from edge_runtime.models.backends.base import default_threads
 from edge_runtime.chat import Message, encode_prompt
 from edge_runtime.constrain.grammars import Grammar
@@ -41,8 +43,21 @@ class Runtime:
         self.routing = Routing(self.config)
         self.loader = ExpertLoader(self.config, self.pool, self.threads)
         self.drafters = DrafterFactory(self.config.speculative, self.loader)
-        self._decoders: dict[str, Decoder] = {}  # per model key: keeps its KV cache's prompt prefix
+        self._decoders: dict[tuple[str, int], Decoder] = {}  # per model key and lane: its KV cache's prompt prefix
         self._prefix: dict[str, PrefixCache | None] = {}  # per model key: earlier requests' KV states
+
+    def serve_parallel(self, lanes: int) -> None:
+        """Give each GGUF model `lanes` KV sequences, one per generation a server runs at once (their
+        forwards are batched, lanes.py). Models loaded before with another count are unloaded."""
+        for exp in self.config.experts.values():
+            path = self.loader.path_of(exp.model, exp.layout)
+            if lanes > 1 and (exp.rpc or (path is not None and is_onnx(path))):
+                raise ConfigError(f"expert {exp.name!r} cannot decode requests in parallel (an ONNX or RPC model "
+                                  "has one sequence)", "set parallel = 1 (serve --parallel 1)")
+        if lanes != self.loader.lanes:
+            self._decoders.clear()
+            self.pool.close()
+            self.loader.lanes = lanes
 
     def route(self, text: str) -> Route:
         """The expert for a prompt: the router's top domain mapped through the config."""
@@ -173,10 +188,10 @@ class Runtime:
                request: Request, notes: list[str]) -> Pieces:
         """Stream one decoder's text, then its result."""
         profile = self.loader.profile(getattr(target, "path", None))  # a mixture has no file: none
-        decoder = self._decoders.get(key)
+        decoder = self._decoders.get((key, lane()))
         if decoder is None or decoder.target is not target:
             spec = self.config.speculative
-            decoder = self._decoders[key] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
+            decoder = self._decoders[key, lane()] = Decoder(target, max_draft=spec.max_draft, min_draft=spec.min_draft,
                                                     fast_max_draft=spec.fast_max_draft, cost=profile.cost() if profile else None)
         decoder.drafter = drafter
         decoder.prefix_cache = self.prefix_cache(key, target)

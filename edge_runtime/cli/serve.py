@@ -31,7 +31,10 @@ def register(subparsers: Any) -> None:
                    help="experts to load before listening, comma-separated, so the first request does not wait for a "
                         "load (default: the config's first expert, its strongest; 'none': load each on first use)")
     p.add_argument("--max-queue", type=int, default=8,
-                   help="requests that may wait behind the running one; more get 429 (default 8)")
+                   help="requests that may wait behind the running ones; more get 429 (default 8)")
+    p.add_argument("--parallel", type=int, default=0,
+                   help="requests decoded together in one batch, each in its own KV cache lane (default: the "
+                        "config's `parallel`)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -55,8 +58,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     runtime = open_runtime(args)
     try:
+        parallel = args.parallel or runtime.config.parallel
+        runtime.serve_parallel(parallel)  # before preloading: models load with a KV lane per parallel request
         preload(runtime, args.preload)
-        app = create_app(runtime, ServerSettings(api_key=args.api_key, max_queue=args.max_queue))
+        app = create_app(runtime, ServerSettings(api_key=args.api_key, max_queue=args.max_queue, parallel=parallel))
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
     finally:
         runtime.close()

@@ -82,8 +82,9 @@ def repacked_bytes(info: GGUFInfo) -> int:
 
 
 def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: int = 512,
-                       max_logits: int = 64, repack: bool = False, mmap: bool = True) -> Footprint:
-    """Weights from tensor extents, KV from the architecture, compute buffers from batch and vocab.
+                       max_logits: int = 64, repack: bool = False, mmap: bool = True, lanes: int = 1) -> Footprint:
+    """Weights from tensor extents, KV from the architecture (n_ctx cells for each of `lanes` sequences),
+    compute buffers from batch and vocab.
 
     ONNX models: the stored weights (the graph and its external data) plus 10%; their KV layout is
     read from the graph at load time, where the backend's `footprint` reports it.
@@ -97,7 +98,7 @@ def estimate_footprint(path: Path, n_ctx: int, kv_type: str = "f16", n_batch: in
         return Footprint(stored, 0, stored // 10)
     info = read_gguf(path)
     n_ctx = min(n_ctx, info.context_length or n_ctx)
-    kv = info.kv_cache_bytes(n_ctx, kv_type)
+    kv = info.kv_cache_bytes(n_ctx, kv_type) * lanes
     logits = max_logits * info.vocab_size * 4
     activations = n_batch * (info.n_embd * 4 + info.arch_get("feed_forward_length", 4 * info.n_embd)) * 4
     return Footprint(info.tensor_bytes + (repacked_bytes(info) if repack and mmap else 0), kv, logits + activations)

@@ -32,6 +32,7 @@ class ExpertLoader:
 
     def __init__(self, config: Config, pool: ModelPool, threads: int) -> None:
         self.config, self.pool, self.threads = config, pool, threads
+        self.lanes = 1  # KV sequences per GGUF model: one per generation a parallel server runs at once
         self.endpoints = Endpoints()  # the RPC servers' last known states, for /health
         self._probed: dict[Path, TunedProfile] = {}  # probes this process ran but did not keep (a busy machine)
 
@@ -75,10 +76,10 @@ class ExpertLoader:
         return {"repack": repack, "use_mmap": self.config.mmap and not repack}
 
     def plan(self, path: Path, n_ctx: int) -> int:
-        """Bytes a model will hold, loaded with this runtime's settings."""
+        """Bytes a model will hold, loaded with this runtime's settings (a KV cache of n_ctx per lane)."""
         cfg, options = self.config, self.weight_options(path)
         return estimate_footprint(path, n_ctx, cfg.kv_type, cfg.batch, repack=options["repack"],
-                                  mmap=options["use_mmap"]).total
+                                  mmap=options["use_mmap"], lanes=self.lanes).total
 
     def _fitted_context(self, path: Path, key: str, n_ctx: int) -> int:
         """The configured context, halved until the model fits the budget's room.
@@ -98,7 +99,7 @@ class ExpertLoader:
         """(layers to offload, host bytes) under the GPU memory budget: fewer layers before refusing."""
         cfg = self.config
         room = self.pool.device_room(main_gpu, key)
-        placed = fit_gpu_layers(path, n_ctx, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
+        placed = fit_gpu_layers(path, n_ctx * self.lanes, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
         n_layer = read_gguf(path).n_layer
         if placed.layers_on_device < (n_layer if gpu_layers < 0 else min(gpu_layers - 1, n_layer)):
             notes.append(f"{key!r}: {placed.layers_on_device} of {n_layer} layers on the GPU (asked "
@@ -124,7 +125,7 @@ class ExpertLoader:
         if is_onnx(path):
             options.update(providers=cfg.providers, tokenizer=resolve(tokenizer) if tokenizer else None)
         else:
-            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, **self.weight_options(path))
+            options.update(kv_type=cfg.kv_type, use_mlock=cfg.mlock, n_seq=self.lanes, **self.weight_options(path))
             if gpu_layers and key not in self.pool.loaded():
                 layers, host = self._gpu_placement(path, key, fitted, gpu_layers, main_gpu, notes)
                 options.update(gpu_layers=layers, main_gpu=main_gpu)

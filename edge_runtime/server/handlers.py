@@ -32,7 +32,8 @@ PROGRESS = "progress"  # a fusion candidate was judged: sent to streams as an SS
 @dataclass(frozen=True)
 class ServerSettings:
     api_key: str | None = None
-    max_queue: int = 8  # requests that may wait behind the running one before a 429
+    max_queue: int = 8  # requests that may wait behind the running ones before a 429
+    parallel: int = 1  # requests decoded together, each in its own KV lane (continuous batching)
     max_body_bytes: int = 1 << 20
     default_max_tokens: int = 256  # when a request names none
 
@@ -43,7 +44,8 @@ class Handlers:
     def __init__(self, runtime: Runtime, settings: ServerSettings) -> None:
         self.runtime, self.settings = runtime, settings
         self.memory: dict[str, Any] = {}
-        self.worker = Worker(settings.max_queue, after_job=self.note_memory)
+        runtime.serve_parallel(settings.parallel)
+        self.worker = Worker(settings.max_queue, after_job=self.note_memory, parallel=settings.parallel)
         self.note_memory()
         self.verify = runtime.verify_defaults()  # per expert; fixed while the server runs (a tune rerun needs a restart)
 

@@ -1,10 +1,10 @@
-"""One worker thread runs every generation, in arrival order, and hands its pieces to the event loop.
+"""Worker threads run the generations, in arrival order, and hand their pieces to the event loop.
 
-llama.cpp contexts and the Runtime's model pool are not thread-safe, and a small CPU has no cores to
-spare for a second generation anyway. So requests wait in a FIFO (fair: first come, first served)
-whose length is capped (a full queue is refused, never grown without bound), the single worker
-iterates each Generation, and a job whose client has gone is closed between two pieces, which frees
-its slot and its model at once.
+`parallel` threads each run one generation at a time in their own KV lane; they take turns on a baton
+(lanes.py), so the Runtime's pool and caches, which are not thread-safe, see one thread at a time, and
+their forward passes run together as one llama.cpp batch. Requests beyond them wait in a FIFO (fair:
+first come, first served) whose length is capped (a full queue is refused, never grown without bound),
+and a job whose client has gone is closed between two pieces, which frees its slot and its lane at once.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import time
 from typing import Any, Awaitable, Callable
 
 from edge_runtime.generation import Generation
+from edge_runtime.models.backends.lanes import Baton
 
 PIECE, DONE, ERROR = "piece", "done", "error"
 WAITING, RUNNING, FINISHED = "waiting", "running", "finished"
@@ -22,7 +23,7 @@ DISCONNECT_POLL_S = 0.25  # how often a request that is not streaming yet checks
 
 
 class QueueFull(Exception):
-    """Every slot (the running generation and `max_queue` waiting ones) is taken."""
+    """Every slot (the running generations and `max_queue` waiting ones) is taken."""
 
 
 class ClientGone(Exception):
@@ -86,27 +87,32 @@ class Job:
 
 
 class Worker:
-    """The single generation thread and its bounded FIFO."""
+    """The generation threads (one per lane) and their bounded FIFO."""
 
-    def __init__(self, max_queue: int, after_job: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, max_queue: int, after_job: Callable[[], None] = lambda: None, parallel: int = 1) -> None:
         if max_queue < 0:
             raise ValueError("max_queue must be >= 0")
-        self.max_queue = max_queue
+        if parallel < 1:
+            raise ValueError("parallel must be >= 1")
+        self.max_queue, self.parallel = max_queue, parallel
         self._after_job = after_job
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, name="edge-runtime-generation", daemon=True)
-        self._current: Job | None = None
+        self.baton = Baton() if parallel > 1 else None
+        self._threads = [threading.Thread(target=self._serve, args=(lane,), name=f"edge-runtime-generation-{lane}",
+                                          daemon=True) for lane in range(parallel)]
+        self._current: set[Job] = set()
         self.waiting = self.running = 0
         self.completed = self.cancelled = self.rejected = 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, start: Callable[[], Generation]) -> Job:
         """Queue a generation (call from the event loop); QueueFull when every slot is taken."""
         with self._lock:
-            if self.waiting + self.running > self.max_queue:
+            if self.waiting + self.running >= self.max_queue + self.parallel:
                 self.rejected += 1
                 raise QueueFull
             self.waiting += 1
@@ -125,23 +131,36 @@ class Worker:
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"running": self.running, "waiting": self.waiting, "max_queue": self.max_queue,
-                    "completed": self.completed, "cancelled": self.cancelled, "rejected": self.rejected}
+                    "parallel": self.parallel, "completed": self.completed, "cancelled": self.cancelled,
+                    "rejected": self.rejected}
 
-    def _serve(self) -> None:
+    def _serve(self, lane: int) -> None:
         while (job := self._jobs.get()) is not None:
             with self._lock:
                 if job.state != WAITING:
                     continue
-                job.state, self.waiting, self.running, self._current = RUNNING, self.waiting - 1, 1, job
+                job.state, self.waiting, self.running = RUNNING, self.waiting - 1, self.running + 1
+                self._current.add(job)
             finished = False
             try:
-                finished = job.run()
+                if self.baton is None:
+                    finished = self._run(job)
+                else:
+                    with self.baton.lane(lane):
+                        finished = self._run(job)
             finally:
-                self._after_job()
                 with self._lock:
-                    job.state, self.running, self._current = FINISHED, 0, None
+                    job.state, self.running = FINISHED, self.running - 1
+                    self._current.discard(job)
                     self.completed += finished
                     self.cancelled += not finished
+
+    def _run(self, job: Job) -> bool:
+        """The job, then the after-job hook (in the job's turn: it reads the runtime's pool)."""
+        try:
+            return job.run()
+        finally:
+            self._after_job()
 
     def stop(self) -> None:
         """Cancel what is queued and running, and wait for the thread (so the runtime can be closed)."""
@@ -154,8 +173,10 @@ class Worker:
                 job.cancel()
                 job.emit(ERROR, ShuttingDown())
         with self._lock:
-            if self._current is not None:
-                self._current.cancelled.set()
-        self._jobs.put(None)
-        if self._thread.is_alive():
-            self._thread.join()
+            for job in self._current:
+                job.cancelled.set()
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join()

@@ -49,11 +49,12 @@ class Server:
 
 
 @contextmanager
-def serving(memory_budget: str | None = None, config: str = "smol.toml", threads: int = 1) -> Iterator[Server]:
+def serving(memory_budget: str | None = None, config: str = "smol.toml", threads: int = 1,
+            parallel: int = 1) -> Iterator[Server]:
     """uvicorn on a free loopback port, in a thread, in front of a runtime (SmolLM2 unless `config`
     names another of tests/data; max_queue 1)."""
     runtime = Runtime(load_config(DATA / config), threads=threads, memory_budget=memory_budget)
-    app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1))
+    app = create_app(runtime, ServerSettings(api_key=KEY, max_queue=1, parallel=parallel))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -435,3 +436,34 @@ def test_preload_reports_an_expert_it_cannot_load_and_goes_on(capsys):
         assert "expert 'no-such-expert' not preloaded: unknown expert" in capsys.readouterr().err
     finally:
         runtime.close()
+
+
+# -- parallel requests -----------------------------------------------------------------------------
+
+def test_parallel_requests_decode_together_and_answer_as_alone():
+    body = {"model": "code", "prompt": COUNTING, "max_tokens": 12, "temperature": 0}
+    with serving(parallel=2) as srv:
+        alone = srv.post("/v1/completions", body).json()["choices"][0]["text"]
+        replies: list[str] = []
+        threads = [threading.Thread(target=lambda: replies.append(
+            srv.post("/v1/completions", body).json()["choices"][0]["text"])) for _ in range(2)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: srv.health()["queue"]["running"] == 2 or len(replies) == 2, "both requests to run")
+        for t in threads:
+            t.join(120)
+        assert replies == [alone, alone]
+        assert srv.health()["queue"]["parallel"] == 2
+
+
+def test_parallel_queue_holds_max_queue_behind_the_running_lanes():
+    with serving(parallel=2) as srv:  # max_queue 1: two run, one waits, the fourth is refused
+        streams = [long_stream(srv) for _ in range(2)]
+        wait_for(lambda: srv.health()["queue"]["running"] == 2, "two requests to run")
+        waiting = hang_up_later(srv, "/v1/completions", {"model": "code", "prompt": "hi", **SHORT})
+        wait_for(lambda: srv.health()["queue"]["waiting"] == 1, "the third request to queue")
+        refused = srv.post("/v1/completions", {"model": "code", "prompt": "hi", **SHORT})
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        for sock in [*streams, waiting]:
+            sock.close()
+        wait_for(lambda: srv.health()["queue"]["running"] == 0, "the lanes to free", 30)

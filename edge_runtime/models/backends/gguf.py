@@ -19,6 +19,7 @@ from edge_runtime.models.header import read_gguf
 from edge_runtime.tuning.machine_cache import cached
 from edge_runtime.models.backends.base import KV_TYPES, TokenizerMethods, Vocab, batches, check_forward, default_threads, value_type
 from edge_runtime.models.backends.exactness import measure_exact_batch
+from edge_runtime.models.backends.lanes import baton, lane
 
 if TYPE_CHECKING:
     from edge_runtime.rpc.offload import Offload
@@ -151,7 +152,8 @@ class LlamaVocab:
 
 
 class _Batch(_Native):
-    """llama.cpp's token batch for one sequence, with numpy views that fill it without Python loops."""
+    """llama.cpp's token batch, with numpy views that fill it without Python loops (a slot's sequence id
+    is written only where it changes: in a one-lane model, never)."""
 
     def __init__(self, size: int) -> None:
         super().__init__(ll.llama_batch_init(size, 0, 1), ll.llama_batch_free)
@@ -160,8 +162,15 @@ class _Batch(_Native):
         self.pos = np.ctypeslib.as_array(raw.pos, shape=(size,))
         self.logits = np.ctypeslib.as_array(raw.logits, shape=(size,))
         np.ctypeslib.as_array(raw.n_seq_id, shape=(size,))[:] = 1
+        self._seqs = np.zeros(size, dtype=np.int32)
         for i in range(size):
             raw.seq_id[i][0] = 0
+
+    def assign(self, start: int, end: int, seq: int) -> None:
+        """Slots [start, end) belong to sequence `seq`."""
+        for i in np.flatnonzero(self._seqs[start:end] != seq):
+            self.handle.seq_id[start + int(i)][0] = seq
+        self._seqs[start:end] = seq
 
 
 def _has_gpu() -> bool:
@@ -193,10 +202,12 @@ def _model_params(use_mmap: bool, use_mlock: bool, repack: bool, offload: Offloa
     return mparams
 
 
-def _context_params(n_ctx: int, n_batch: int, max_logits: int, threads: int, kv_type: str) -> Any:
+def _context_params(n_ctx: int, n_batch: int, max_logits: int, threads: int, kv_type: str, n_seq: int) -> Any:
     cparams = ll.llama_context_default_params()
-    cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = n_ctx, n_batch, n_batch
-    cparams.n_seq_max = 1
+    cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = n_ctx * n_seq, n_batch, n_batch
+    # lanes of a parallel server: a KV sequence each, n_ctx cells apiece (a split buffer attends faster
+    # than a unified one when the sequences share no prefix)
+    cparams.n_seq_max, cparams.kv_unified = n_seq, False
     cparams.n_outputs_max = max_logits  # bounds the logits buffer: n_batch x vocab x 4 B otherwise
     cparams.n_threads, cparams.n_threads_batch = threads, threads
     cparams.type_k = KV_TYPES[kv_type][0]
@@ -206,12 +217,13 @@ def _context_params(n_ctx: int, n_batch: int, max_logits: int, threads: int, kv_
 
 
 class GGUFModel(TokenizerMethods):
-    """A GGUF model with one KV-cache sequence, implementing the CausalLM protocol."""
+    """A GGUF model implementing the CausalLM protocol, with a KV-cache sequence per lane (`n_seq`, one
+    for each generation a parallel server runs at once; see lanes.py): a thread works in its own lane."""
 
     def __init__(self, path: str | Path, *, name: str | None = None, n_ctx: int = 4096, n_batch: int = 512,
                  n_threads: int = 0, kv_type: str = "f16", use_mmap: bool = True, use_mlock: bool = False,
                  max_logits: int = 64, repack: bool = False, offload: Offload | None = None, gpu_layers: int = 0,
-                 main_gpu: int = 0) -> None:
+                 main_gpu: int = 0, n_seq: int = 1) -> None:
         self.path = Path(path)
         self.info = read_gguf(self.path)  # refuses missing, foreign and truncated files up front
         self.name = name or self.path.stem
@@ -231,17 +243,18 @@ class GGUFModel(TokenizerMethods):
         self._model = _Native(model, ll.llama_model_free)
         self.n_threads = n_threads or default_threads()
         self.n_batch, self.max_logits, self.kv_type = n_batch, min(max_logits, n_batch), kv_type
+        self.n_seq = n_seq
         ctx = ll.llama_init_from_model(model, _context_params(n_ctx, n_batch, self.max_logits, self.n_threads,
-                                                               kv_type))
+                                                               kv_type, n_seq))
         if not ctx:
             self._model.close()
             raise ModelFileError(f"llama.cpp could not create a context for {self.path.name}",
                                  "lower the context size or choose another KV cache type")
         self._ctx = _Native(ctx, ll.llama_free, owner=self._model)
-        self.n_ctx = ll.llama_n_ctx(ctx)
+        self.n_ctx = ll.llama_n_ctx_seq(ctx)  # a lane's context
         self._mem = ll.llama_get_memory(ctx)
         self._batch = _Batch(n_batch)
-        self._n_past = 0
+        self._n_past = [0] * n_seq  # per lane
         self.tokenizer = LlamaVocab(model)
         self.n_vocab = self.tokenizer.vocab.size
         self.vocab = self.tokenizer.vocab
@@ -249,7 +262,16 @@ class GGUFModel(TokenizerMethods):
 
     @property
     def n_past(self) -> int:
-        return self._n_past
+        return self._n_past[self._seq()]
+
+    def _seq(self) -> int:
+        """The calling thread's lane (a model loaded with one lane serves every thread in it)."""
+        if self.n_seq == 1:
+            return 0
+        seq = lane()
+        if seq >= self.n_seq:
+            raise RuntimeError(f"{self.name} was loaded with {self.n_seq} lanes, not for lane {seq}")
+        return seq
 
     @property
     def exact_batch(self) -> int:
@@ -264,51 +286,92 @@ class GGUFModel(TokenizerMethods):
 
     @property
     def footprint(self) -> int:
-        return int(ll.llama_model_size(self._model.handle)) + self.info.kv_cache_bytes(self.n_ctx, self.kv_type)
+        return int(ll.llama_model_size(self._model.handle)) + self.info.kv_cache_bytes(self.n_ctx * self.n_seq, self.kv_type)
 
     def forward(self, ids: list[int], *, logits_for: int = 1) -> np.ndarray:
         n = len(ids)
         check_forward(self, n, logits_for, self.max_logits)
-        batch = self._batch
+        turns = baton()
+        if turns is not None and self.n_seq > 1:
+            return turns.forward(self, ids, logits_for)
+        return self._forward_seq(self._seq(), ids, logits_for)
+
+    def _forward_seq(self, seq: int, ids: list[int], logits_for: int) -> np.ndarray:
+        """One lane's tokens in batches of n_batch; a view of the logits buffer (valid until the next decode)."""
+        n = len(ids)
         for start, end in batches(n, self.n_batch):
-            m = end - start
-            batch.token[:m] = ids[start:end]
-            batch.pos[:m] = np.arange(self._n_past, self._n_past + m, dtype=np.int32)
-            batch.logits[:m] = 0
-            if end == n:
-                batch.logits[m - logits_for:m] = 1
-            batch.handle.n_tokens = m
-            rc = ll.llama_decode(self._ctx.handle, batch.handle)
-            if rc != 0:
-                raise RuntimeError(f"llama_decode failed with code {rc} for {self.name}")
-            self._n_past += m
-        ptr = ll.llama_get_logits(self._ctx.handle)
-        return np.ctypeslib.as_array(ptr, shape=(logits_for, self.n_vocab))
+            self._fill(0, seq, ids[start:end], logits_for if end == n else 0)
+            self._decode(end - start)
+        return np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle), shape=(logits_for, self.n_vocab))
+
+    def decode_together(self, requests: list[tuple[int, list[int], int]]) -> list[np.ndarray]:
+        """Several lanes' (seq, ids, logits_for) forwards in as few decodes as n_batch and the logits
+        buffer allow; each lane's logits are copied out, since the next decode overwrites them."""
+        out: list[np.ndarray] = []
+        for pack in _packs(requests, self.n_batch, self.max_logits):
+            if len(pack) == 1:
+                seq, ids, logits_for = pack[0]
+                out.append(self._forward_seq(seq, ids, logits_for).copy())
+                continue
+            at = 0
+            for seq, ids, logits_for in pack:
+                at = self._fill(at, seq, ids, logits_for)
+            self._decode(at)
+            rows = np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle),
+                                         shape=(sum(r[2] for r in pack), self.n_vocab))
+            first = 0
+            for _seq, _ids, logits_for in pack:
+                out.append(rows[first:first + logits_for].copy())
+                first += logits_for
+        return out
+
+    def _fill(self, at: int, seq: int, ids: list[int], logits_for: int) -> int:
+        """Put one lane's tokens in the batch from slot `at`, the last `logits_for` of them flagged for
+        logits; the slot after them."""
+        batch, m, past = self._batch, len(ids), self._n_past[seq]
+        end = at + m
+        batch.token[at:end] = ids
+        batch.pos[at:end] = np.arange(past, past + m, dtype=np.int32)
+        batch.logits[at:end] = 0
+        if logits_for:
+            batch.logits[end - logits_for:end] = 1
+        batch.assign(at, end, seq)
+        self._n_past[seq] = past + m
+        return end
+
+    def _decode(self, n_tokens: int) -> None:
+        self._batch.handle.n_tokens = n_tokens
+        rc = ll.llama_decode(self._ctx.handle, self._batch.handle)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode failed with code {rc} for {self.name}")
 
     def truncate(self, n: int) -> None:
-        if n < self._n_past:
-            ll.llama_memory_seq_rm(self._mem, 0, n, -1)
-            self._n_past = n
+        seq = self._seq()
+        if n < self._n_past[seq]:
+            ll.llama_memory_seq_rm(self._mem, seq, n, -1)
+            self._n_past[seq] = n
 
     def save_state(self) -> bytearray:
-        """The KV cache of the sequence as llama.cpp serializes it (cells, positions, K and V rows):
+        """The KV cache of the lane's sequence as llama.cpp serializes it (cells, positions, K and V rows):
         what a prefix cache keeps so a later prompt with this prefix skips its prefill."""
-        size = ll.llama_state_seq_get_size(self._ctx.handle, 0)
+        seq = self._seq()
+        size = ll.llama_state_seq_get_size(self._ctx.handle, seq)
         blob = bytearray(size)
-        n = ll.llama_state_seq_get_data(self._ctx.handle, (ctypes.c_uint8 * size).from_buffer(blob), size, 0)
+        n = ll.llama_state_seq_get_data(self._ctx.handle, (ctypes.c_uint8 * size).from_buffer(blob), size, seq)
         del blob[n:]
         return blob
 
     def load_state(self, blob: bytearray) -> bool:
-        """Replace the KV cache with a `save_state` blob; False (cache emptied) when llama.cpp refuses it
-        (another KV type or a context too small for it)."""
-        ll.llama_memory_seq_rm(self._mem, 0, -1, -1)
-        self._n_past = 0
+        """Replace the lane's KV cache with a `save_state` blob (of any lane); False (cache emptied) when
+        llama.cpp refuses it (another KV type or a context too small for it)."""
+        seq = self._seq()
+        ll.llama_memory_seq_rm(self._mem, seq, -1, -1)
+        self._n_past[seq] = 0
         src = (ctypes.c_uint8 * len(blob)).from_buffer(blob)
-        if ll.llama_state_seq_set_data(self._ctx.handle, src, len(blob), 0) != len(blob):
-            ll.llama_memory_seq_rm(self._mem, 0, -1, -1)
+        if ll.llama_state_seq_set_data(self._ctx.handle, src, len(blob), seq) != len(blob):
+            ll.llama_memory_seq_rm(self._mem, seq, -1, -1)
             return False
-        self._n_past = ll.llama_memory_seq_pos_max(self._mem, 0) + 1
+        self._n_past[seq] = ll.llama_memory_seq_pos_max(self._mem, seq) + 1
         return True
 
     def close(self) -> None:
@@ -316,3 +379,19 @@ class GGUFModel(TokenizerMethods):
         for native in ("_batch", "_ctx", "_model"):
             if hasattr(self, native):
                 getattr(self, native).close()
+
+
+def _packs(requests: list[tuple[int, list[int], int]], n_batch: int,
+           max_logits: int) -> list[list[tuple[int, list[int], int]]]:
+    """Forwards grouped, in order, into decodes of at most n_batch tokens and max_logits logits rows; a
+    forward longer than n_batch goes alone (it is split into batches of its own)."""
+    packs: list[list[tuple[int, list[int], int]]] = []
+    tokens = rows = 0
+    for request in requests:
+        _seq, ids, logits_for = request
+        if not packs or tokens + len(ids) > n_batch or rows + logits_for > max_logits:
+            packs.append([])
+            tokens = rows = 0
+        packs[-1].append(request)
+        tokens, rows = tokens + len(ids), rows + logits_for
+    return packs
