@@ -2,10 +2,11 @@
 filtered to experts that read the prompt's language."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edge_runtime.config import Config
+from edge_runtime.evidence.signature import signature
 from edge_runtime.router.language import detect_language
 
 
@@ -47,8 +48,15 @@ class Routing:
         top = decision.probabilities[decision.domain]
         route = Route(decision.domain, "", decision.probabilities, decision.latency_ms,
                       confident=top >= cfg.router.threshold, language=decision.language)
+        if route.domain != "code" and signature(text) is not None:
+            # a typed signature to implement is code whatever the words around it (the router sent 4 of 66
+            # fresh code tasks to writing or math, where the prose cascade answered with the 0.5B)
+            route = replace(route, domain="code", confident=True)
+            coders = [n for n in cfg.experts_for("code") if cfg.expert(n).reads(route.language)]
+            if coders:
+                return route.to(coders[0], "routed: a typed signature asks for code")
         ranked = self.ranked(route)
-        preferred = cfg.experts_for(decision.domain)[0]
+        preferred = cfg.experts_for(route.domain)[0]
         expert = ranked[0][0]
         if expert != preferred:
             return route.to(expert, f"routed: {preferred!r} does not read {route.language!r}")

@@ -265,3 +265,14 @@ def test_unknown_capability_refused() -> None:
 
     with pytest.raises(ConfigError, match="unknown capability 'toolz'"):
         parse_config({"experts": {"a": {"model": "m", "capabilities": ["toolz"]}}}, "x.toml")
+
+
+def test_a_typed_signature_routes_to_code_whatever_the_words_around_it(router: Router) -> None:
+    from edge_runtime.router.routing import Routing
+
+    prompt = "Write a poem_line(words: list[str]) -> str that joins words into a line of verse, capitalised."
+    assert router.predict(prompt).domain != "code"  # the words read as writing to the classifier
+    route = Routing(load_config(), router).route(prompt)
+    assert (route.domain, route.expert, route.confident) == ("code", "code", True)
+    assert "signature" in route.reason
+    assert Routing(load_config(), router).route("Write a poem about a closing door.").domain == "writing"
