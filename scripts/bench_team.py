@@ -116,20 +116,26 @@ def main() -> None:
     ap.add_argument("--kinds", default="code,number", help="comma-separated: code, number")
     ap.add_argument("--every", type=int, default=1, help="every N-th task of each set (a deterministic subset)")
     ap.add_argument("--offset", type=int, default=0, help="start at this task of each set")
+    ap.add_argument("--ids", default="", help="only these task ids, comma-separated (rerun what a change touches)")
     ap.add_argument("--single-tokens", type=int, default=0,
                     help="the single expert's one run (0: the usual cap; more lets iso-cost see past it)")
     ap.add_argument("--threads", type=int, default=0, help="decoder threads (0: physical cores; 1 on a shared CPU, "
                     "where spinning threads stall each other)")
     ap.add_argument("--out-dir", default=str(ROOT / "out" / "team"))
-    ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs")
+    ap.add_argument("--report", nargs="+", metavar="JSONL", help="only tabulate earlier runs (a task's last record "
+                    "counts: a rerun with --ids replaces the earlier one)")
     args = ap.parse_args()
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if args.report:
-        report([json.loads(line) for name in args.report for line in Path(name).read_text().splitlines() if line], out)
+        latest = {r["id"]: r for name in args.report for line in Path(name).read_text().splitlines() if line
+                  for r in [json.loads(line)]}
+        report(list(latest.values()), out)
         return
     tasks = [t for kind in args.kinds.split(",") for t in
              [json.loads(line) for line in SETS[kind].read_text("utf-8").splitlines() if line][args.offset::args.every]]
+    if args.ids:
+        tasks = [t for t in tasks if t["id"] in args.ids.split(",")]
     runtime = Runtime(team_config(args.threads))
     records = []
     with (out / "bench_team.jsonl").open("a") as log:
