@@ -22,6 +22,7 @@ import numpy as np
 from edge_runtime.cache.prefix import PrefixCache
 from edge_runtime.constrain.matcher import Constraint
 from edge_runtime.models.backends.base import CausalLM
+from edge_runtime.models.backends.lanes import shared
 from edge_runtime.errors import PromptError
 from edge_runtime.language.mask import LogitMask
 from edge_runtime.sampling import Sampler, SamplingParams
@@ -137,8 +138,9 @@ class Decoder:
         return False
 
     def _propose(self, tokens: list[int], policy: DraftPolicy, room: int) -> Draft:
-        """The drafter's proposal, cut to what the policy will verify and the grammar allows."""
-        if self.drafter is None:
+        """The drafter's proposal, cut to what the policy will verify and the grammar allows; none while
+        other lanes of a parallel server decode beside this one."""
+        if self.drafter is None or shared():
             return Draft([])
         length = policy.proposal_length(room)
         if length <= 0:

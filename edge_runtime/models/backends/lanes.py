@@ -33,6 +33,13 @@ def baton() -> Baton | None:
     return getattr(_local, "baton", None)
 
 
+def shared() -> bool:
+    """Whether other lanes are generating beside this thread's: their tokens fill the batch, so a draft
+    would take a batch slot from a token that is sure to be kept (measured: scripts/bench_parallel.py)."""
+    turns = baton()
+    return turns is not None and turns.active > 1
+
+
 @dataclass(eq=False)
 class _Forward:
     """One thread's forward pass, waiting for the batch it will run in."""
@@ -53,6 +60,7 @@ class Baton:
         self._held = False
         self._ready = 0  # threads that could run now, waiting for the baton
         self._pending: list[_Forward] = []
+        self.active = 0  # lanes running a generation
         self.batches = self.forwards = 0  # how many batches ran, and how many forwards they held
 
     @contextmanager
@@ -60,9 +68,11 @@ class Baton:
         """Run the calling thread's work in KV sequence `index`, taking turns with the other lanes."""
         _local.lane, _local.baton = index, self
         self._take()
+        self.active += 1
         try:
             yield
         finally:
+            self.active -= 1
             self._give()
             _local.lane, _local.baton = 0, None
 
