@@ -32,7 +32,7 @@ from edge_runtime.constrain.matcher import Constraint  # noqa: E402
 from edge_runtime.models.backends.gguf import GGUFModel  # noqa: E402
 from edge_runtime.models.catalog import resolve  # noqa: E402
 from edge_runtime.sampling import Sampler, SamplingParams  # noqa: E402
-from edge_runtime.speculative.costs import step_seconds, verify_cost_curve  # noqa: E402
+from edge_runtime.speculative.costs import batch_wake, step_seconds, verify_cost_curve  # noqa: E402
 from edge_runtime.speculative.decoder import Decoder  # noqa: E402
 from edge_runtime.speculative.drafters import CombinedDrafter, ModelDrafter, PromptLookupDrafter  # noqa: E402
 from edge_runtime.speculative.history import TokenHistory  # noqa: E402
@@ -100,10 +100,11 @@ def peer(args: argparse.Namespace) -> ExitStack:
 
 
 def measure(args: argparse.Namespace, tasks: list[dict]) -> tuple[dict[str, list[float]], tuple[float, int], float,
-                                                                   tuple[float, dict[int, float]]]:
+                                                                   tuple[float, dict[int, float], list[float]]]:
     """Per mode [decode seconds, tokens] over the tasks, modes interleaved per task; mask seconds and count;
-    the 0.5B's one-token step in seconds; the share of tokens the grammar forced and the target's cost of a
-    k-token forward in one-token steps (what bounds jump-forward and drafting on this machine)."""
+    the 0.5B's one-token step in seconds; the share of tokens the grammar forced, the target's cost of a
+    k-token forward in one-token steps, and of a 3-token forward and the steps after it timed in a row
+    (what bounds jump-forward and drafting on this machine)."""
     target = GGUFModel(resolve(args.target), name="target", n_ctx=2048, n_threads=args.threads, gpu_layers=args.gpu_layers)
     drafter = PromptLookupDrafter(history=TokenHistory())
     if args.draft_model:
@@ -134,14 +135,16 @@ def measure(args: argparse.Namespace, tasks: list[dict]) -> tuple[dict[str, list
                       gpu_layers=args.gpu_layers)
     ids = encode_prompt(target, tasks[0]["prompt"] * 4)
     curve = verify_cost_curve(target, ids, sizes=(1, 2, 4, 8))
-    return totals, (mask_s, masks), step_seconds(small, encode_prompt(small, tasks[0]["prompt"])), (forced[0] / max(1, forced[1]), curve)
+    wake = batch_wake(target, ids)
+    return (totals, (mask_s, masks), step_seconds(small, encode_prompt(small, tasks[0]["prompt"])),
+            (forced[0] / max(1, forced[1]), curve, wake))
 
 
 def main() -> None:
     args = args_parser().parse_args()
     tasks = [json.loads(line) for line in (ROOT / "data/structured/schemas.jsonl").read_text().splitlines()][:args.prompts]
     with peer(args):
-        totals, (mask_s, masks), small_step, (forced, curve) = measure(args, tasks)
+        totals, (mask_s, masks), small_step, (forced, curve, wake) = measure(args, tasks)
     mask = mask_s / max(1, masks)
     modes = [m for m in [*MODES, PEER] if totals[m][0] > 0]
     tps = {m: totals[m][1] / totals[m][0] for m in modes}
@@ -154,7 +157,9 @@ def main() -> None:
                f"{Path(args.mask_yardstick).name} "
                f"({1000 * small_step:.1f} ms), {masks} masks\n"
                f"forced by the grammar: {100 * forced:.0f}% of constrained+jf's tokens; a k-token forward of the target "
-               f"costs {', '.join(f'k={k}: {c:.2f}' for k, c in curve.items())} one-token steps")
+               f"costs {', '.join(f'k={k}: {c:.2f}' for k, c in curve.items())} one-token steps (sizes timed in turn); "
+               f"timed in a row, a 3-token forward costs {wake[0]:.2f} steps and the 3 one-token steps after it "
+               f"{', '.join(f'{c:.2f}' for c in wake[1:])}")
     print(f"target {args.target}, {len(tasks)} schemas, greedy, {args.threads} threads\n{table}\n{summary}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "bench_structured.md").write_text(f"{table}\n\n{summary}\n")

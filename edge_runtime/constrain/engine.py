@@ -14,6 +14,7 @@ from edge_runtime.errors import ConfigError
 from edge_runtime.models.backends.base import CausalLM
 
 SPECIAL_PREFIX = b"\xff"  # llguidance's mark for a control token: never matched by grammar text
+KNOWN_TEXTS = 4096  # tokenizations kept per model (forced texts: keys, `", "`, closing braces)
 
 _tokenizers: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
@@ -29,7 +30,12 @@ def llguidance() -> Any:
 
 
 class _Vocabulary:
-    """What llguidance's TokenizerWrapper reads: token bytes, special ids, and a tokenize callable."""
+    """What llguidance's TokenizerWrapper reads: token bytes, special ids, and a tokenize callable.
+
+    llguidance tokenizes the text a grammar forces (with the last token before it) for every mask and
+    forced-token query in such a state, and llama.cpp's tokenizer takes ~30 us a call; under a schema the
+    same texts recur in every reply, so tokenizations are kept (dropped all at once when `KNOWN_TEXTS` fill).
+    """
 
     def __init__(self, model: CausalLM) -> None:
         vocab = model.vocab
@@ -38,10 +44,16 @@ class _Vocabulary:
         self.tokens = [_token(model, i) for i in range(vocab.size)]
         self.special_token_ids = [i for i, t in enumerate(self.tokens) if t.startswith(SPECIAL_PREFIX)]
         self._model = model
+        self._known: dict[str, list[int]] = {}
 
     def __call__(self, text: bytes | str) -> list[int]:
         raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        return self._model.tokenize(raw, add_bos=False)
+        ids = self._known.get(raw)
+        if ids is None:
+            if len(self._known) >= KNOWN_TEXTS:
+                self._known.clear()
+            ids = self._known[raw] = self._model.tokenize(raw, add_bos=False)
+        return list(ids)
 
 
 def _token(model: CausalLM, token: int) -> bytes:

@@ -53,3 +53,25 @@ def verify_cost_curve(model: CausalLM, ids: list[int], sizes: Sequence[int] = ra
 def speedup_bound(curve: dict[int, float], largest: int) -> float:
     """The most any drafter could gain with batches up to `largest`: max over b of b / cost(b)."""
     return max(size / cost for size, cost in curve.items() if size <= largest)
+
+
+def batch_wake(model: CausalLM, ids: list[int], size: int = 3, after: int = 3, reps: int = 8) -> list[float]:
+    """A forward of `size` tokens and each of the `after` one-token steps that follow it, in one-token steps
+    timed in a row (medians over `reps`). A backend that replays a captured graph runs it only while forwards
+    keep one shape (llama.cpp's CUDA: on an H200 the two steps after a batch paid for rebuilding it), which
+    verify_cost_curve cannot show: timing sizes in turn, its one-token baseline pays for that too."""
+    model.truncate(0)
+    model.forward(ids)
+    token = ids[-1]
+
+    def seconds(tokens: list[int]) -> float:
+        started = time.perf_counter()
+        model.forward(tokens)
+        return time.perf_counter() - started
+
+    rows = []
+    for _ in range(reps):
+        steady = [seconds([token]) for _ in range(after + 3)][-2:]
+        rows.append(np.array([seconds([token] * size), *(seconds([token]) for _ in range(after))]) / np.mean(steady))
+    model.truncate(0)
+    return [float(x) for x in np.median(rows, axis=0)]

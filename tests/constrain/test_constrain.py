@@ -6,6 +6,7 @@ import json
 import re
 
 import jsonschema
+import numpy as np
 import pytest
 
 from edge_runtime.chat import encode_prompt
@@ -93,3 +94,31 @@ def test_call_grammar_and_parse(smol):
     content, calls = parse_calls(smol.detokenize(out).decode())
     assert content is None and len(calls) == 1 and calls[0]["function"]["name"] == "get_weather"
     assert set(json.loads(calls[0]["function"]["arguments"])) == {"city"}
+
+
+def test_mask_sets_exactly_the_disallowed_tokens(smol):
+    """Allowed logits keep their values, every other one is -inf (llguidance's own byte mask as the
+    reference)."""
+    constraint = Constraint(smol, grammars.json_schema(PERSON))
+    constraint.consume(smol.tokenize('{"name": "Hana', add_bos=False))
+    allowed = np.frombuffer(constraint.matcher.compute_logit_bias(), dtype=np.uint8)[:smol.vocab.size] > 0
+    logits = np.random.default_rng(0).standard_normal(smol.vocab.size).astype(np.float32)
+    masked = constraint.apply(logits)
+    assert np.array_equal(masked[allowed], logits[allowed]) and np.all(np.isneginf(masked[~allowed]))
+    assert 0 < allowed.sum() < allowed.size
+
+
+def test_tokenizations_of_forced_text_are_kept(smol, monkeypatch):
+    """llguidance asks for the same forced texts again and again: the model tokenizes each once, until
+    KNOWN_TEXTS fill and the store starts afresh."""
+    from edge_runtime.constrain import engine
+
+    vocab = engine._Vocabulary(smol)
+    calls = []
+    tokenize = smol.tokenize
+    monkeypatch.setattr(smol, "tokenize", lambda text, **kw: calls.append(text) or tokenize(text, **kw))
+    monkeypatch.setattr(engine, "KNOWN_TEXTS", 2)
+    ids = vocab('", "age": ')
+    assert vocab(b'", "age": ') == ids == tokenize('", "age": ', add_bos=False) and len(calls) == 1
+    vocab("a"), vocab("b"), vocab('", "age": ')
+    assert len(calls) == 4  # "b" found the store full: it started afresh

@@ -6,7 +6,7 @@ import numpy as np
 
 from edge_runtime.models.backends.exactness import batches_and_steps, first_mismatch, probe_tokens
 from edge_runtime.models.backends.tokenizer import _byte_decoder, byte_alphabet
-from edge_runtime.speculative.costs import verify_cost_curve, verify_cost_seconds
+from edge_runtime.speculative.costs import batch_wake, verify_cost_curve, verify_cost_seconds
 
 
 def test_verify_cost_in_seconds_and_relative_to_one_token(smol):
@@ -15,6 +15,12 @@ def test_verify_cost_in_seconds_and_relative_to_one_token(smol):
     assert list(seconds) == [1, 2, 8] and all(0 < s < 10 for s in seconds.values())
     curve = verify_cost_curve(smol, ids, range(1, 5), reps=2)
     assert list(curve) == [1, 2, 3, 4] and curve[1] == 1.0 and all(c > 0 for c in curve.values())
+    assert smol.n_past == 0, "the measurement leaves the cache empty"
+
+
+def test_batch_wake_times_a_batch_and_the_steps_after_it(smol):
+    wake = batch_wake(smol, probe_tokens(smol, 40), size=3, after=2, reps=2)
+    assert len(wake) == 3 and all(0 < c < 20 for c in wake)
     assert smol.n_past == 0, "the measurement leaves the cache empty"
 
 
