@@ -22,7 +22,7 @@ import numpy as np
 from edge_runtime.cache.prefix import PrefixCache
 from edge_runtime.constrain.matcher import Constraint
 from edge_runtime.models.backends.base import CausalLM
-from edge_runtime.models.backends.lanes import shared
+from edge_runtime.models.backends.lanes import beside
 from edge_runtime.errors import PromptError
 from edge_runtime.language.mask import LogitMask
 from edge_runtime.sampling import Sampler, SamplingParams
@@ -138,9 +138,9 @@ class Decoder:
         return False
 
     def _propose(self, tokens: list[int], policy: DraftPolicy, room: int) -> Draft:
-        """The drafter's proposal, cut to what the policy will verify and the grammar allows; none while
-        other lanes of a parallel server decode beside this one."""
-        if self.drafter is None or shared():
+        """The drafter's proposal, cut to what the policy will verify (beside other lanes' tokens, when a
+        parallel server decodes several) and the grammar allows."""
+        if self.drafter is None:
             return Draft([])
         length = policy.proposal_length(room)
         if length <= 0:
@@ -148,7 +148,7 @@ class Decoder:
         started = time.perf_counter()
         draft = self.drafter.propose(tokens, length)
         policy.observe_proposal(len(draft.tokens), time.perf_counter() - started)
-        keep = policy.verify_length(draft.source, min(length, len(draft.tokens)))
+        keep = policy.verify_length(draft.source, min(length, len(draft.tokens)), beside())
         if self.constraint is not None:
             keep = self.constraint.valid_prefix(draft.tokens[:keep])
         return Draft(draft.tokens[:keep], None if draft.probs is None else draft.probs[:keep], draft.source)
@@ -177,7 +177,8 @@ class Decoder:
             constraint.consume([*draft.tokens[:accepted], nxt])
         # forced tokens ride in the batch: the cost curve hears of the draft's share of the time only
         seconds = (time.perf_counter() - started) * (len(draft.tokens) + 1) / (len(draft.tokens) + 1 + len(forced))
-        policy.observe(draft.source, len(draft.tokens), accepted, seconds)
+        # a batch shared with other lanes times their tokens too: it teaches acceptance, not costs
+        policy.observe(draft.source, len(draft.tokens), accepted, None if beside() else seconds)
         stats = self.stats
         stats.steps += 1
         stats.drafted += len(draft.tokens)

@@ -140,21 +140,23 @@ class DraftPolicy:
             return 0
         return max(0, min(self.max_draft, remaining))
 
-    def _best(self, alpha: float, proposed: int, draft_cost: float) -> tuple[int, float]:
-        """The verify length with the most expected tokens per step-equivalent, and that rate."""
-        best, best_rate = 0, 1.0
+    def _best(self, alpha: float, proposed: int, draft_cost: float, beside: int = 0) -> tuple[int, float]:
+        """The verify length with the most expected tokens per step-equivalent, and that rate; `beside`
+        other lanes' tokens share the batch, so a draft competes with tokens that are sure to be kept."""
+        best, best_rate = 0, (beside + 1) / self.cost.relative(beside + 1)
         for length in range(1, proposed + 1):
-            rate = expected_tokens(alpha, length) / (self.cost.relative(length + 1) + length * draft_cost)
+            rate = (beside + expected_tokens(alpha, length)) / (self.cost.relative(beside + length + 1)
+                                                                 + length * draft_cost)
             if rate > best_rate:
                 best, best_rate = length, rate
         return best, best_rate
 
-    def verify_length(self, source: str, proposed: int) -> int:
-        """The number of proposed tokens worth verifying now."""
+    def verify_length(self, source: str, proposed: int, beside: int = 0) -> int:
+        """The number of proposed tokens worth verifying now, in a batch with `beside` other lanes' tokens."""
         if proposed == 0:
             return 0
         alpha = self._regime(source).rate
-        best, _ = self._best(alpha, proposed, 0.0)  # the proposal is paid for: verify what pays
+        best, _ = self._best(alpha, proposed, 0.0, beside)  # the proposal is paid for: verify what pays
         if best == 0:
             self._plain_steps += 1
         if self._ramp > best or (best == 0 and self._plain_steps >= self._probe_gap):
@@ -184,9 +186,11 @@ class DraftPolicy:
         if proposed and self._proposals > 1:  # the first one includes the draft model's prompt prefill
             self._draft_seconds = moving_average(self._draft_seconds, seconds / proposed)
 
-    def observe(self, source: str, drafted: int, accepted: int, seconds: float) -> None:
-        """A verify step of `drafted` + 1 tokens took `seconds` and kept `accepted` drafted ones."""
-        self.cost.observe(drafted + 1, seconds)
+    def observe(self, source: str, drafted: int, accepted: int, seconds: float | None) -> None:
+        """A verify step of `drafted` + 1 tokens took `seconds` (None: not its own, a batch shared with other
+        lanes) and kept `accepted` drafted ones."""
+        if seconds is not None:
+            self.cost.observe(drafted + 1, seconds)
         if drafted:
             self._regime(source).observe(drafted, accepted)
             self._streak = accepted == drafted
@@ -195,7 +199,8 @@ class DraftPolicy:
             self._ramp = min(2 * drafted, self.max_draft) if whole else 0
             self._probe_gap = self.probe_every if whole else min(2 * self._probe_gap, self.max_probe_gap)
             self._probing = 0
-        self._guard(drafted, accepted, seconds)
+        if seconds is not None:
+            self._guard(drafted, accepted, seconds)
 
     def _guard(self, drafted: int, accepted: int, seconds: float) -> None:
         """Rest drafting while its measured tokens/s stay below plain decoding's (min_draft excepted)."""

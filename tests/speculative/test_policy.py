@@ -126,3 +126,18 @@ def test_a_free_drafter_is_never_rested_but_a_costly_one_is():
 
     assert min(run(0.001)) > 0  # never paused
     assert run(0.4).count(0) >= 16  # rested at least one pause
+
+
+def test_beside_other_lanes_a_draft_must_beat_their_sure_tokens():
+    from edge_runtime.speculative.policy import VerifyCost
+
+    cpu = VerifyCost.measured({1: 1.0, 2: 1.62, 4: 2.63, 8: 5.0}, step_s=0.08)  # this 2-core CPU's curve
+    policy = DraftPolicy(max_draft=4, cost=cpu)
+    for _ in range(20):
+        policy.observe("lookup", 4, 3, 0.254)  # 3 of 4 accepted (alpha about 0.75), 5 tokens at 3.17 steps
+    assert policy.verify_length("lookup", 4) > 0  # alone, such drafts pay
+    assert policy.verify_length("lookup", 4, beside=3) == 0  # three lanes' tokens fill the batch already
+    for _ in range(40):
+        policy.observe("lookup", 4, 4, None)  # a shared batch: its time is not this lane's
+    assert policy.verify_length("lookup", 4, beside=3) > 0  # copying: drafts beat even sure tokens
+    assert cpu.relative(2) == pytest.approx(1.62)  # shared batches did not teach the cost curve

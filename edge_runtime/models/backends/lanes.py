@@ -33,11 +33,10 @@ def baton() -> Baton | None:
     return getattr(_local, "baton", None)
 
 
-def shared() -> bool:
-    """Whether other lanes are generating beside this thread's: their tokens fill the batch, so a draft
-    would take a batch slot from a token that is sure to be kept (measured: scripts/bench_parallel.py)."""
+def beside() -> int:
+    """How many other lanes are generating beside this thread's: their tokens share its batches."""
     turns = baton()
-    return turns is not None and turns.active > 1
+    return turns.active - 1 if turns is not None else 0
 
 
 @dataclass(eq=False)
