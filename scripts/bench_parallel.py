@@ -1,16 +1,16 @@
 """Parallel clients: do N requests asked at once finish sooner than the same N asked one after another?
 
-Each server answers the same N prompts (one of each kind of scripts/prompts/speculative.jsonl, our own)
-twice per round: one after another, then all at once from N client threads (the official `openai`
+Each round, each server answers N prompts one after another, then N others all at once from N client
+threads (two disjoint sets cycling through the kinds of scripts/prompts/speculative.jsonl, our own; the
+next round swaps the sets, so over an even number of rounds both ways answer the same prompts) (the official `openai`
 client, greedy, `max_tokens` each). The gain is the sequential wall time over the concurrent one. Servers:
 ours with `--parallel N` (continuous batching: the requests decode together, one KV lane each), ours with
 `--parallel 1` (a FIFO, one at a time), and llama.cpp's llama-server on the same file with `-np N`, built
 from the llama.cpp sources our llama-cpp-python vendors (scripts/build_llama_tools.sh). Rounds alternate
 the servers, so a load on the machine that comes and goes falls on each alike; only one server works
 at a time (llama.cpp's threads spin: two busy servers on two cores would time each other's contention).
-Each prompt carries a ticket line of its own per way and round, so no prompt cache answers one way
-from the other's identical prompt; replies run to `max_tokens` on these prompts, so both ways write the
-same number of tokens (the table shows both).
+Replies run to `max_tokens` on these prompts, so both ways write the same number of tokens (the table
+shows both).
 
     python scripts/bench_parallel.py                        # writes docs/parallel.md and .png
     python scripts/bench_parallel.py --no-llama-server --rounds 1 --max-tokens 32
@@ -35,12 +35,15 @@ from benchlib import ROOT, TOOLS, bar_chart, ensure_llama_tools, markdown_table,
 PROMPTS = ROOT / "scripts" / "prompts" / "speculative.jsonl"
 
 
-def prompts(n: int) -> list[str]:
-    """The first prompt of each kind, cycling through the kinds until there are n."""
+def prompt_sets(n: int) -> tuple[list[str], list[str]]:
+    """Two disjoint sets of n prompts, each cycling through the kinds: each round asks one set one after
+    another and the other at once, and the next round swaps them. Asking the same prompts both ways
+    would let the second way draft its replies from the first's (our lookup drafts from earlier replies)."""
     rows = read_records(PROMPTS)
     kinds = sorted({r["kind"] for r in rows})
     by_kind = {k: [r["prompt"] for r in rows if r["kind"] == k] for k in kinds}
-    return [by_kind[kinds[i % len(kinds)]][i // len(kinds)] for i in range(n)]
+    pick = [[by_kind[kinds[i % len(kinds)]][2 * (i // len(kinds)) + which] for i in range(n)] for which in (0, 1)]
+    return pick[0], pick[1]
 
 
 def ask(client: Any, model: str, prompt: str, max_tokens: int) -> tuple[str, int]:
@@ -50,20 +53,22 @@ def ask(client: Any, model: str, prompt: str, max_tokens: int) -> tuple[str, int
     return reply.choices[0].message.content or "", reply.usage.completion_tokens if reply.usage else 0
 
 
-def tagged(texts: list[str], tag: str) -> list[str]:
-    """The prompts behind a ticket line of their own, so no server answers one from a cache of the other
-    way's identical prompt (both servers keep prompt caches)."""
-    return [f"Ticket {tag}-{i}.\n{t}" for i, t in enumerate(texts)]
+def tagged(texts: list[str], rnd: int) -> list[str]:
+    """The prompts behind a ticket line of the round, so a later round is not answered from a cache of an
+    earlier one's identical prompt (both servers keep prompt caches)."""
+    return [f"Ticket {rnd}-{i}.\n{t}" for i, t in enumerate(texts)]
 
 
-def one_round(client: Any, model: str, texts: list[str], max_tokens: int, rnd: int) -> dict[str, Any]:
-    """The prompts one after another, then all at once: wall seconds, tokens and replies of each way."""
+def one_round(client: Any, model: str, sets: tuple[list[str], list[str]], max_tokens: int,
+              rnd: int) -> dict[str, Any]:
+    """One set one after another, then the other all at once: wall seconds and tokens of each way."""
+    one_by_one, at_once = sets if rnd % 2 == 0 else sets[::-1]
     started = time.perf_counter()
-    alone = [ask(client, model, t, max_tokens) for t in tagged(texts, f"{rnd}A")]
+    alone = [ask(client, model, t, max_tokens) for t in tagged(one_by_one, rnd)]
     sequential_s = time.perf_counter() - started
     started = time.perf_counter()
-    with ThreadPoolExecutor(len(texts)) as pool:
-        together = list(pool.map(lambda t: ask(client, model, t, max_tokens), tagged(texts, f"{rnd}B")))
+    with ThreadPoolExecutor(len(at_once)) as pool:
+        together = list(pool.map(lambda t: ask(client, model, t, max_tokens), tagged(at_once, rnd)))
     concurrent_s = time.perf_counter() - started
     return {"sequential_s": sequential_s, "concurrent_s": concurrent_s,
             "tokens_sequential": sum(n for _, n in alone), "tokens_concurrent": sum(n for _, n in together)}
@@ -125,7 +130,7 @@ def main() -> None:
     from edge_runtime.models.catalog import resolve
 
     path = resolve(args.model)
-    texts = prompts(args.clients)
+    sets = prompt_sets(args.clients)
     (ROOT / "out").mkdir(exist_ok=True)  # the servers' logs (gitignored)
     results: dict[str, list[dict[str, Any]]] = {}
     with ExitStack() as running:
@@ -136,7 +141,7 @@ def main() -> None:
             ask(client, model, "Hello!", 4)  # loads what the first request would (router, tokenizer caches)
         for rnd in range(args.rounds):
             for label, (client, model) in clients.items():
-                results.setdefault(label, []).append(one_round(client, model, texts, args.max_tokens, rnd))
+                results.setdefault(label, []).append(one_round(client, model, sets, args.max_tokens, rnd))
                 print(f"round {rnd + 1} {label}: {results[label][-1]}", file=sys.stderr)
     meta = {"model": path.name, "threads": args.threads, "clients": args.clients, "max_tokens": args.max_tokens,
             "rounds": args.rounds, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
