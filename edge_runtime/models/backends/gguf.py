@@ -306,24 +306,31 @@ class GGUFModel(TokenizerMethods):
 
     def decode_together(self, requests: list[tuple[int, list[int], int]]) -> list[np.ndarray]:
         """Several lanes' (seq, ids, logits_for) forwards in as few decodes as n_batch and the logits
-        buffer allow; each lane's logits are copied out, since the next decode overwrites them."""
-        out: list[np.ndarray] = []
-        for pack in _packs(requests, self.n_batch, self.max_logits):
-            if len(pack) == 1:
-                seq, ids, logits_for = pack[0]
-                out.append(self._forward_seq(seq, ids, logits_for).copy())
-                continue
-            at = 0
-            for seq, ids, logits_for in pack:
-                at = self._fill(at, seq, ids, logits_for)
-            self._decode(at)
-            rows = np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle),
-                                         shape=(sum(r[2] for r in pack), self.n_vocab))
-            first = 0
-            for _seq, _ids, logits_for in pack:
-                out.append(rows[first:first + logits_for].copy())
-                first += logits_for
+        buffer allow; each lane's logits are copied out, since the next decode overwrites them. Lanes go
+        into a batch in sequence order: llama.cpp rebuilds its graph when the order changes (4 lanes on
+        a 2-core CPU: 256 ms a batch in arrival order, 208 ms sorted)."""
+        order = sorted(range(len(requests)), key=lambda i: requests[i][0])
+        out: list[np.ndarray] = [np.empty(0)] * len(requests)
+        done = 0
+        for pack in _packs([requests[i] for i in order], self.n_batch, self.max_logits):
+            for logits in self._decode_pack(pack):
+                out[order[done]] = logits
+                done += 1
         return out
+
+    def _decode_pack(self, pack: list[tuple[int, list[int], int]]) -> list[np.ndarray]:
+        """One llama_decode of several lanes' tokens (or the batches of one long forward)."""
+        if len(pack) == 1:
+            seq, ids, logits_for = pack[0]
+            return [self._forward_seq(seq, ids, logits_for).copy()]
+        at = 0
+        for seq, ids, logits_for in pack:
+            at = self._fill(at, seq, ids, logits_for)
+        self._decode(at)
+        rows = np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle),
+                                     shape=(sum(r[2] for r in pack), self.n_vocab))
+        starts = np.cumsum([0] + [logits_for for _seq, _ids, logits_for in pack])
+        return [rows[a:b].copy() for a, b in zip(starts[:-1], starts[1:])]
 
     def _fill(self, at: int, seq: int, ids: list[int], logits_for: int) -> int:
         """Put one lane's tokens in the batch from slot `at`, the last `logits_for` of them flagged for
