@@ -129,7 +129,7 @@ def offloaded(n_layer: int, gpu_layers: int) -> tuple[int, bool]:
 
 
 def split_footprint(path: Path, n_ctx: int, gpu_layers: int, kv_type: str = "f16", n_batch: int = 512,
-                    max_logits: int = 64) -> PlacedFootprint:
+                    max_logits: int = 64, lanes: int = 1) -> PlacedFootprint:
     """Host and device bytes of a GGUF loaded with `gpu_layers` on an accelerator.
 
     Weights: blocks by their `blk.N.*` tensors; the token embedding stays on the host; the output
@@ -139,7 +139,7 @@ def split_footprint(path: Path, n_ctx: int, gpu_layers: int, kv_type: str = "f16
     logits it reads back and the input embeddings.
     """
     info = read_gguf(path)
-    full = estimate_footprint(path, n_ctx, kv_type, n_batch, max_logits)
+    full = estimate_footprint(path, n_ctx, kv_type, n_batch, max_logits, lanes=lanes)
     if gpu_layers == 0 or info.n_layer == 0:
         return PlacedFootprint(0, 0, full, Footprint(0, 0, 0))
     blocks, output = offloaded(info.n_layer, gpu_layers)
@@ -156,17 +156,17 @@ def split_footprint(path: Path, n_ctx: int, gpu_layers: int, kv_type: str = "f16
 
 
 def fit_gpu_layers(path: Path, n_ctx: int, gpu_layers: int, budget: int, kv_type: str = "f16",
-                   n_batch: int = 512, max_logits: int = 64) -> PlacedFootprint:
+                   n_batch: int = 512, max_logits: int = 64, lanes: int = 1) -> PlacedFootprint:
     """The placement with the most offloaded layers (at most `gpu_layers`) whose device bytes fit
     `budget`; 0 layers (all on the host) when not even the output layer fits."""
     info = read_gguf(path)
     layers = info.n_layer + 1 if gpu_layers < 0 else min(gpu_layers, info.n_layer + 1)
     while layers > 0:
-        placed = split_footprint(path, n_ctx, layers, kv_type, n_batch, max_logits)
+        placed = split_footprint(path, n_ctx, layers, kv_type, n_batch, max_logits, lanes)
         if placed.device.total <= budget:
             return placed
         layers -= 1
-    return split_footprint(path, n_ctx, 0, kv_type, n_batch, max_logits)
+    return split_footprint(path, n_ctx, 0, kv_type, n_batch, max_logits, lanes)
 
 
 def gpu_budget_bytes(spec: str, main_gpu: int = 0) -> int:

@@ -99,7 +99,7 @@ class ExpertLoader:
         """(layers to offload, host bytes) under the GPU memory budget: fewer layers before refusing."""
         cfg = self.config
         room = self.pool.device_room(main_gpu, key)
-        placed = fit_gpu_layers(path, n_ctx * self.lanes, gpu_layers, max(0, room), cfg.kv_type, cfg.batch)
+        placed = fit_gpu_layers(path, n_ctx, gpu_layers, max(0, room), cfg.kv_type, cfg.batch, lanes=self.lanes)
         n_layer = read_gguf(path).n_layer
         if placed.layers_on_device < (n_layer if gpu_layers < 0 else min(gpu_layers - 1, n_layer)):
             notes.append(f"{key!r}: {placed.layers_on_device} of {n_layer} layers on the GPU (asked "

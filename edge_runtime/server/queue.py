@@ -12,6 +12,7 @@ import asyncio
 import queue
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any, Awaitable, Callable
 
 from edge_runtime.generation import Generation
@@ -143,11 +144,8 @@ class Worker:
                 self._current.add(job)
             finished = False
             try:
-                if self.baton is None:
+                with self.baton.lane(lane) if self.baton else nullcontext():
                     finished = self._run(job)
-                else:
-                    with self.baton.lane(lane):
-                        finished = self._run(job)
             finally:
                 with self._lock:
                     job.state, self.running = FINISHED, self.running - 1

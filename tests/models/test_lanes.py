@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from edge_runtime.memory.budget import estimate_footprint
+from edge_runtime.memory.budget import estimate_footprint, split_footprint
 from edge_runtime.models.backends.gguf import GGUFModel
 from edge_runtime.models.backends.lanes import Baton, lane
 from edge_runtime.speculative.decoder import Decoder
@@ -110,6 +110,8 @@ def test_each_lane_gets_the_whole_context_and_the_plan_counts_them(three_lanes):
     one = estimate_footprint(model_path(SMOL), 256)
     three = estimate_footprint(model_path(SMOL), 256, lanes=3)
     assert three_lanes.n_ctx == 256 and three.kv_cache == 3 * one.kv_cache and three.weights == one.weights
+    on_gpu = split_footprint(model_path(SMOL), 256, -1, lanes=3)  # offloaded blocks hold every lane's KV
+    assert on_gpu.device.kv_cache + on_gpu.host.kv_cache == three.kv_cache
 
 
 def test_lane_state_saves_and_loads_across_lanes(three_lanes):

@@ -327,9 +327,8 @@ class GGUFModel(TokenizerMethods):
         for seq, ids, logits_for in pack:
             at = self._fill(at, seq, ids, logits_for)
         self._decode(at)
-        rows = np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle),
-                                     shape=(sum(r[2] for r in pack), self.n_vocab))
         starts = np.cumsum([0] + [logits_for for _seq, _ids, logits_for in pack])
+        rows = np.ctypeslib.as_array(ll.llama_get_logits(self._ctx.handle), shape=(int(starts[-1]), self.n_vocab))
         return [rows[a:b].copy() for a, b in zip(starts[:-1], starts[1:])]
 
     def _fill(self, at: int, seq: int, ids: list[int], logits_for: int) -> int:

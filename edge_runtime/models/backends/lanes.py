@@ -60,7 +60,6 @@ class Baton:
         self._ready = 0  # threads that could run now, waiting for the baton
         self._pending: list[_Forward] = []
         self.active = 0  # lanes running a generation
-        self.batches = self.forwards = 0  # how many batches ran, and how many forwards they held
 
     @contextmanager
     def lane(self, index: int) -> Iterator[None]:
@@ -125,8 +124,6 @@ class Baton:
                 _run_group(group)
         finally:
             self._cv.acquire()
-            self.batches += 1
-            self.forwards += len(pending)
             for request in pending:
                 request.done = True
             self._ready += len(pending)
@@ -143,4 +140,3 @@ def _run_group(group: list[_Forward]) -> None:
         return
     for request, logits in zip(group, outputs):
         request.logits = logits
-
