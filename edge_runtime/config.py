@@ -85,6 +85,8 @@ class SamplingConfig:
     japanese_mask: bool = False  # Japanese replies may not write Chinese-only characters (default.toml: on)
     language_hint: bool = False  # a system message asking for the prompt's language where one is known to
     # be needed (Japanese; default.toml: on)
+    shape_guide: bool = False  # decoding honours what it can of a prompt's stated shape: a phrase to start or end
+    # with, a count of sentences or list items not exceeded, lowercase (default.toml: on)
 
 
 @dataclass

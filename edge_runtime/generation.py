@@ -73,37 +73,57 @@ class GenerationResult:
 
 
 class TextStream:
-    """Token ids to text pieces: UTF-8 split across tokens, and stop strings across pieces."""
+    """Token ids to text pieces: UTF-8 split across tokens, stop strings across pieces, a `limit` that reads
+    the text so far and says where the reply ends (None: not yet), and a `hold` that says how many characters
+    at its end to keep back for now (the end marks a closing phrase may yet go before)."""
 
-    def __init__(self, model: CausalLM, stop: Sequence[str] = ()) -> None:
-        self.model, self.stop = model, [s for s in stop if s]
+    def __init__(self, model: CausalLM, stop: Sequence[str] = (), limit: Callable[[str], int | None] | None = None,
+                 hold: Callable[[str], int] | None = None) -> None:
+        self.model, self.stop, self.limit, self.hold = model, [s for s in stop if s], limit, hold
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._held = ""  # text withheld because it might be the start of a stop string
+        self._held = ""  # text withheld: it might start a stop string, or `hold` keeps it back
         self.text = ""
         self.stopped = False
+        self.limited = False  # stopped where `limit` said the reply ends
 
     def feed(self, ids: list[int]) -> str:
         pending = self._held + self._decoder.decode(self.model.detokenize(ids))
+        end = self._end(pending)
+        if end is not None:
+            self.stopped, pending = True, pending[:end]
+        cut = len(pending) if self.stopped else len(pending) - self._stop_prefix(pending)
+        if self.hold is not None:
+            cut = max(0, cut - self.hold(self.text + pending[:cut]))
+        self._held = pending[cut:]
+        return self.emit(pending[:cut])
+
+    def _end(self, pending: str) -> int | None:
+        """Where in `pending` the reply ends: a stop string, or the limit; None: it goes on."""
         for s in self.stop:
             at = pending.find(s)
             if at >= 0:
-                self.stopped, self._held = True, ""
-                return self._emit(pending[:at])
-        keep = max((len(s) - 1 for s in self.stop), default=0)
-        cut = len(pending)
-        for k in range(min(keep, len(pending)), 0, -1):
+                return at
+        cut = self.limit(self.text + pending) if self.limit is not None else None
+        if cut is None:
+            return None
+        self.limited = True
+        return max(0, cut - len(self.text))
+
+    def _stop_prefix(self, pending: str) -> int:
+        """How many characters at the end of `pending` could begin a stop string."""
+        for k in range(min(max((len(s) - 1 for s in self.stop), default=0), len(pending)), 0, -1):
             if any(s.startswith(pending[-k:]) for s in self.stop):
-                cut = len(pending) - k
-                break
-        self._held = pending[cut:]
-        return self._emit(pending[:cut])
+                return k
+        return 0
 
-    def flush(self) -> str:
-        rest = "" if self.stopped else self._held + self._decoder.decode(b"", final=True)
+    def flush(self, finish: Callable[[str, str], str] | None = None) -> str:
+        """The text still held back, as `finish(text so far, held)` rewrites it (a closing phrase goes in)."""
+        rest = self._held + ("" if self.stopped else self._decoder.decode(b"", final=True))
         self._held = ""
-        return self._emit(rest)
+        return self.emit(finish(self.text, rest) if finish is not None else rest)
 
-    def _emit(self, piece: str) -> str:
+    def emit(self, piece: str) -> str:
+        """Text that is part of the reply from here on (also text no token wrote: a forced phrase)."""
         self.text += piece
         return piece
 

@@ -21,6 +21,7 @@ from edge_runtime.fusion import strategy, verifiable
 from edge_runtime.evidence.shapes import extract_shapes
 from edge_runtime.fusion.cascade import CascadeFusion, cascade_experts
 from edge_runtime.language.hints import with_language_hint
+from edge_runtime.evidence.guide import ShapeGuide, lowercase_mask
 from edge_runtime.language.mask import LogitMask, japanese_mask
 from edge_runtime.generation import Generation, GenerationResult, Pieces, Request, TextStream
 from edge_runtime.cache.prefix import PrefixCache, prefix_cache_for
@@ -196,21 +197,28 @@ class Runtime:
         decoder.drafter = drafter
         decoder.prefix_cache = self.prefix_cache(key, target)
         verify = verify_mode(request.verify, profile)
-        text = TextStream(target, request.stop)
-        shape = request.structure
+        shape, guide = request.structure, self.shape_guide(request)
+        text = TextStream(target, request.stop, guide.cut if guide else None, guide.hold if guide else None)
+        if guide and guide.opening:
+            opening = target.tokenize(guide.opening, add_bos=False)
+            ids = ids + opening  # the reply starts with the phrase asked for; the model goes on from it
+            yield text.emit(guide.opening)
         constraint = Constraint(target, shape.grammar) if shape and shape.grammar else None
+        masks = self.masks(route, target) + ([lowercase_mask(target)] if guide and guide.lowercase else [])
         for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify,
-                                         masks=self.masks(route, target), constraint=constraint,
-                                         jump_forward=request.jump_forward):
+                                         masks=masks, constraint=constraint, jump_forward=request.jump_forward):
             piece = text.feed(ids_step)
             if piece and not (shape and shape.calls):  # a reply offered tools is known only once whole
                 yield piece
             if text.stopped:
                 decoder.stats.finish_reason = "stop"
                 break
-        tail = text.flush()
+        ended = decoder.stats.finish_reason == "stop"  # on its own: a reply cut at max_tokens gets no closing
+        tail = text.flush(guide.finisher(notes) if guide and ended else None)
         if tail and not (shape and shape.calls):
             yield tail
+        if text.limited and guide and guide.limit:
+            notes.append(f"shape guide: ended after {guide.limit.n} {guide.limit.kind}")
         result = GenerationResult(text.text, route, drafter.name if drafter else "none", decoder.stats, verify, 0, notes)
         if shape and shape.calls:
             content, calls = parse_calls(text.text)
@@ -218,6 +226,12 @@ class Runtime:
             if calls:
                 decoder.stats.finish_reason = "tool_calls"
         return self.account(result)
+
+    def shape_guide(self, request: Request) -> ShapeGuide | None:
+        """What decoding enforces of the shape a prose prompt states (config: sampling.shape_guide)."""
+        if not self.config.sampling.shape_guide or request.structure is not None or request.raw:
+            return None
+        return ShapeGuide.of(request.user_text)
 
     def prefix_cache(self, key: str, target: CausalLM) -> PrefixCache | None:
         """The prefix cache of a model key, made on its first generation (outlives reloads: the file and

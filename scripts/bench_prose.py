@@ -60,6 +60,8 @@ def configured(args: argparse.Namespace) -> Config:
         cfg = replace(cfg, sampling=replace(cfg.sampling, japanese_mask=args.japanese_mask == "on"))
     if args.dry is not None:
         cfg = replace(cfg, sampling=replace(cfg.sampling, dry_multiplier=args.dry))
+    if args.shape_guide is not None:
+        cfg = replace(cfg, sampling=replace(cfg.sampling, shape_guide=args.shape_guide == "on"))
     if args.cascade is not None:
         cfg = replace(cfg, cascade=[] if args.cascade == "none" else args.cascade.split(","))
     return cfg
@@ -100,6 +102,7 @@ def main() -> None:
     r.add_argument("--repeat-penalty", type=float, default=None, help="pin greedy with this penalty")
     r.add_argument("--japanese-mask", choices=["on", "off"], default=None, help="default: the config's")
     r.add_argument("--dry", type=float, default=None, help="DRY multiplier (default: the config's)")
+    r.add_argument("--shape-guide", choices=["on", "off"], default=None, help="default: the config's")
     r.add_argument("--cascade", default=None, help="experts, comma-separated, or none (default: the config's)")
     r.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     r.add_argument("--threads", type=int, default=2)

@@ -112,7 +112,7 @@ def extract_shapes(prompt: str) -> list[Shape]:
     return shapes
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•・●◦▪+]|\d+[.)．）]|[０-９]+[.)．）]|[①-⑳]|\(\d+\))\s*\S")
+BULLET = re.compile(r"^\s*(?:[-*•・●◦▪+]|\d+[.)．）]|[０-９]+[.)．）]|[①-⑳]|\(\d+\))\s*\S")
 _SENTENCE_END = re.compile(r"[.!?](?=[\s\"”')\]]|$)|[。！？](?![」』）)])|[。！？][」』）)]")
 _FENCE = re.compile(r"^```[\w-]*\s*\n(.*?)\n```\s*$", re.DOTALL)
 
@@ -123,16 +123,25 @@ def _lines(reply: str) -> list[str]:
 
 def count_items(reply: str) -> int:
     """List items at the list's top level (sub-points under an item are part of it)."""
-    indents = [len(line) - len(line.lstrip()) for line in _lines(reply) if _BULLET.match(line)]
+    indents = [len(line) - len(line.lstrip()) for line in _lines(reply) if BULLET.match(line)]
     return sum(1 for indent in indents if indent == min(indents)) if indents else 0
+
+
+def sentence_ends(reply: str) -> list[int]:
+    """Offsets just past each sentence's end mark; a list marker ("2. ") ends no sentence, and a decimal
+    point has no space after it, so it ends none either."""
+    ends = []
+    for mark in _SENTENCE_END.finditer(reply):
+        line = reply[reply.rfind("\n", 0, mark.start()) + 1:mark.start()]
+        if not re.fullmatch(r"\s*\d+", line):
+            ends.append(mark.end())
+    return ends
 
 
 def count_sentences(reply: str) -> int:
     """Sentences by their end marks (a last one without a mark counts too); list markers are not sentences."""
-    text = re.sub(r"\d+\.\d+", "0", reply.strip())  # decimals are not sentence ends
-    text = re.sub(r"^\s*\d+[.)]\s*", "", text, flags=re.MULTILINE)
-    ends = list(_SENTENCE_END.finditer(text))
-    tail = text[ends[-1].end():] if ends else text
+    ends = sentence_ends(reply)
+    tail = re.sub(r"^\s*\d+[.)]", "", reply[ends[-1]:] if ends else reply, flags=re.MULTILINE)
     return len(ends) + (1 if re.search(r"\w", tail) else 0)
 
 
@@ -144,6 +153,13 @@ def _plain(text: str) -> str:
     """Text as compared for a phrase: markdown emphasis and quotes dropped, whitespace single, case folded."""
     text = re.sub(r"[*_`\"“”「」『』]", "", text)
     return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def has_phrase(kind: str, reply: str, phrase: str) -> bool:
+    """Whether the reply starts with, ends with or contains (`kind`) the phrase, compared as a reader would:
+    markdown, quotes, case, spacing and final punctuation aside."""
+    body, phrase = _plain(reply).rstrip(".!。！ "), _plain(phrase).rstrip(".!。！")
+    return {"starts_with": body.startswith, "ends_with": body.endswith, "contains": body.__contains__}[kind](phrase)
 
 
 def _json_object(reply: str) -> dict | None:
@@ -176,10 +192,7 @@ def check_shape(shape: Shape, reply: str) -> str | None:
         got = len(re.sub(r"\s", "", reply))
         return None if got <= n else f"{got} characters, asked at most {n}"
     if k in ("starts_with", "ends_with", "contains"):
-        body, phrase = _plain(reply), _plain(shape.text).rstrip(".!。！")
-        body = body.rstrip(".!。！ ")
-        ok = {"starts_with": body.startswith, "ends_with": body.endswith, "contains": body.__contains__}[k](phrase)
-        return None if ok else f"does not {k.replace('_', ' ').replace('contains', 'contain')} {shape.text!r}"
+        return None if has_phrase(k, reply, shape.text) else f"does not {k.replace('_', ' ').replace('contains', 'contain')} {shape.text!r}"
     if k == "lowercase":
         return None if reply == reply.lower() else "has capital letters"
     obj = _json_object(reply)

@@ -74,10 +74,15 @@ def _char_length(lead: int) -> int:
 _MASKS: dict[tuple[int, str, int], JapaneseMask] = {}
 
 
+def vocabulary_key(model: CausalLM) -> tuple[int, str, int]:
+    """Tells vocabularies apart, so a mask built for one serves every model that shares it."""
+    vocab = model.vocab
+    return vocab.size, vocab.vocab_type, hash(tuple(vocab.texts[::97]))
+
+
 def japanese_mask(model: CausalLM) -> JapaneseMask:
     """The model's vocabulary's mask, built on first use (a second model of the same vocabulary reuses it)."""
-    vocab = model.vocab
-    key = (vocab.size, vocab.vocab_type, hash(tuple(vocab.texts[::97])))
+    key = vocabulary_key(model)
     if key not in _MASKS:
-        _MASKS[key] = JapaneseMask([model.token_bytes(i) for i in range(vocab.size)])
+        _MASKS[key] = JapaneseMask([model.token_bytes(i) for i in range(model.vocab.size)])
     return _MASKS[key]
