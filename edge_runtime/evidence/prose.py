@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from edge_runtime.evidence.shapes import check_shape, extract_shapes
+from edge_runtime.evidence.shapes import Shape, check_shape, extract_shapes
+from edge_runtime.language.hints import HINTS
 from edge_runtime.language.japanese import japanese_problems
 from edge_runtime.router.language import detect_language
 
@@ -35,15 +36,35 @@ def echo(prompt: str, reply: str) -> str | None:
     return f"repeats the prompt {copies} times" if copies >= 2 or (copies and len(reply) < 2 * len(line)) else None
 
 
+def parrots_hint(reply: str, language: str) -> str | None:
+    """When the reply repeats a sentence of the language hint the runtime gave the model (it talks about its
+    instructions instead of answering)."""
+    said = [s for s in re.split(r"[。.]", HINTS.get(language, "")) if len(s) >= 8 and s in reply]
+    return "repeats the runtime's language instruction" if said else None
+
+
+def only_phrases(shapes: list[Shape], reply: str) -> str | None:
+    """When the reply is little more than the phrases it was asked to start or end with (a title and a
+    sign-off, the rest never written)."""
+    phrases = [s.text for s in shapes if s.kind in ("starts_with", "ends_with")]
+    if not phrases:
+        return None
+    rest = reply
+    for phrase in phrases:
+        rest = rest.replace(phrase, "")
+    return "says little beyond the phrases asked for" if len(re.findall(r"\w", rest)) < 12 else None
+
+
 def assess(prompt: str, reply: str) -> list[str]:
     """Why the reply fails (empty: it passes)."""
     if not reply.strip():
         return ["empty reply"]
-    failures = [f for f in (check_shape(s, reply) for s in extract_shapes(prompt)) if f]
-    failures += [f for f in (loop(reply), echo(prompt, reply)) if f]
+    shapes = extract_shapes(prompt)
+    failures = [f for f in (check_shape(s, reply) for s in shapes) if f]
+    failures += [f for f in (loop(reply), echo(prompt, reply), only_phrases(shapes, reply)) if f]
     language = detect_language(prompt)
     if language == "ja":
-        failures += japanese_problems(reply)
+        failures += japanese_problems(reply) + [f for f in (parrots_hint(reply, language),) if f]
     elif language == "en" and detect_language(reply) != "en":
         failures.append(f"answers in {detect_language(reply)!r}, asked in English")
     return failures

@@ -113,3 +113,12 @@ def test_assess_combines_shape_loop_and_language():
     failures = assess(prompt, "・睡前不要看手机\n・每天同一时间起床")
     assert any("list items" in f for f in failures) and any("Chinese" in f or "kana" in f for f in failures)
     assert assess("Say hi in English.", "こんにちは") and assess("Say hi.", "   ") == ["empty reply"]
+
+
+def test_a_reply_that_is_only_the_phrases_asked_for_or_parrots_the_language_hint_fails():
+    """The shape guide can make a title plus a sign-off pass the phrase checks; the reply still says nothing."""
+    prompt = "季節の挨拶状を書いてください。「敬具」で終えてください。"
+    assert "says little beyond the phrases asked for" in assess(prompt, "挨拶状\n\n敬具")
+    assert assess(prompt, "拝啓\n秋も深まり、朝晩は冷え込むようになりました。皆様お元気でお過ごしでしょうか。\n敬具") == []
+    parrot = "こんにちは。私はAIです。自然な日本語だけで答えてください。中国語は使いません。"
+    assert "repeats the runtime's language instruction" in assess("自己紹介をしてください。", parrot)
