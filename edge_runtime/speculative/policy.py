@@ -157,6 +157,8 @@ class DraftPolicy:
             return 0
         alpha = self._regime(source).rate
         best, _ = self._best(alpha, proposed, 0.0, beside)  # the proposal is paid for: verify what pays
+        if beside:
+            return best
         if best == 0:
             self._plain_steps += 1
         if self._ramp > best or (best == 0 and self._plain_steps >= self._probe_gap):

@@ -141,3 +141,18 @@ def test_beside_other_lanes_a_draft_must_beat_their_sure_tokens():
         policy.observe("lookup", 4, 4, None)  # a shared batch: its time is not this lane's
     assert policy.verify_length("lookup", 4, beside=3) > 0  # copying: drafts beat even sure tokens
     assert cpu.relative(2) == pytest.approx(1.62)  # shared batches did not teach the cost curve
+
+
+def test_beside_other_lanes_no_probe_rides_a_shared_batch():
+    """Probes learn acceptance at a loss; alone a lane affords them, beside others every probe token
+    lengthens a batch the other lanes wait on (4 clients on the 2-core CPU: 15 tok/s with probes, 21
+    without, scripts/bench_parallel.py)."""
+    from edge_runtime.speculative.policy import VerifyCost
+
+    cpu = VerifyCost.measured({1: 1.0, 2: 1.62, 4: 2.63, 8: 5.0}, step_s=0.08)
+    alone, shared = DraftPolicy(max_draft=4, cost=cpu), DraftPolicy(max_draft=4, cost=cpu)
+    for policy in (alone, shared):
+        for _ in range(20):
+            policy.observe("lookup", 4, 0, 0.254)  # drafts never accepted: the model says plain
+    assert max(alone.verify_length("lookup", 4) for _ in range(64)) > 0  # a probe, now and then
+    assert max(shared.verify_length("lookup", 4, beside=3) for _ in range(64)) == 0
