@@ -157,8 +157,18 @@ class DraftPolicy:
             return 0
         alpha = self._regime(source).rate
         best, _ = self._best(alpha, proposed, 0.0, beside)  # the proposal is paid for: verify what pays
-        if beside:
-            return best
+        if not beside:  # beside other lanes a probe lengthens a batch they all wait on: probes wait too
+            best = self._probe(best, proposed)
+        draft_cost = self._draft_cost()
+        if draft_cost > 0 and self._best(1.0, self.max_draft, draft_cost)[0] == 0:
+            self._retired = True  # could not pay even if always right: plain decoding from here on
+        elif draft_cost > 0 and self._best(alpha, self.max_draft, draft_cost)[0] == 0:
+            self._rest()  # proposing would not pay for itself now: rest the drafter
+        return max(best, min(self.min_draft, proposed))
+
+    def _probe(self, best: int, proposed: int) -> int:
+        """`best`, or a longer probe where one is due: after `_probe_gap` plain steps, to follow a probe
+        accepted whole (the ramp), or on resuming from a rest."""
         if best == 0:
             self._plain_steps += 1
         if self._ramp > best or (best == 0 and self._plain_steps >= self._probe_gap):
@@ -166,12 +176,7 @@ class DraftPolicy:
             best = self._probing = min(proposed, max(self._ramp, 1))
         if self._probe_next:
             best, self._probe_next = max(best, 1), False
-        draft_cost = self._draft_cost()
-        if draft_cost > 0 and self._best(1.0, self.max_draft, draft_cost)[0] == 0:
-            self._retired = True  # could not pay even if always right: plain decoding from here on
-        elif draft_cost > 0 and self._best(alpha, self.max_draft, draft_cost)[0] == 0:
-            self._rest()  # proposing would not pay for itself now: rest the drafter
-        return max(best, min(self.min_draft, proposed))
+        return best
 
     def _draft_cost(self) -> float:
         """A proposed token's cost in target steps; 0 for a drafter whose proposals are practically free
