@@ -120,11 +120,15 @@ class Runtime:
         names = cascade_experts(self, route.language)
         return [(name, 1.0) for name in names] if len(names) > 1 else []
 
-    def masks(self, route: Route, target: CausalLM) -> list[LogitMask]:
-        """Token masks for this reply: Japanese prompts keep Chinese-only characters out (config: japanese_mask)."""
+    def masks(self, route: Route, target: CausalLM, guide: ShapeGuide | None = None) -> list[LogitMask]:
+        """Token masks for this reply: Japanese prompts keep Chinese-only characters out (config: japanese_mask),
+        and a prompt asking for lowercase keeps capitals out (the shape guide)."""
+        masks: list[LogitMask] = []
         if route.language == "ja" and self.config.sampling.japanese_mask:
-            return [japanese_mask(target)]
-        return []
+            masks.append(japanese_mask(target))
+        if guide is not None and guide.lowercase:
+            masks.append(lowercase_mask(target))
+        return masks
 
     def fusion_mode(self, request: Request, route: Route) -> str:
         """The config's fusion; `auto` verifies a prompt carrying evidence (examples to run, a number to
@@ -204,9 +208,9 @@ class Runtime:
             ids = ids + opening  # the reply starts with the phrase asked for; the model goes on from it
             yield text.emit(guide.opening)
         constraint = Constraint(target, shape.grammar) if shape and shape.grammar else None
-        masks = self.masks(route, target) + ([lowercase_mask(target)] if guide and guide.lowercase else [])
         for ids_step in decoder.generate(ids, max_tokens=request.max_tokens, params=request.params, verify=verify,
-                                         masks=masks, constraint=constraint, jump_forward=request.jump_forward):
+                                         masks=self.masks(route, target, guide), constraint=constraint,
+                                         jump_forward=request.jump_forward):
             piece = text.feed(ids_step)
             if piece and not (shape and shape.calls):  # a reply offered tools is known only once whole
                 yield piece

@@ -69,13 +69,12 @@ class ShapeGuide:
         japanese = bool(_JAPANESE.search(self.closing + whole[-40:]))
         if "\n" in whole.strip():
             return rest.rstrip() + ("\n" if japanese else "\n\n") + self.closing
-        marks = _END_MARKS.search(rest).group().strip()
-        body = rest[:len(rest) - len(_END_MARKS.search(rest).group())]
+        end = _END_MARKS.search(rest)
+        body, marks = rest[:end.start()], end.group().strip()
         if japanese:
             return body + marks + self.closing
         joint = " " if re.search(r"[,:;—-]$", (text + body).rstrip()) else ", "
         return body + joint + self.closing + marks
-
 
     def finisher(self, notes: list[str]) -> Callable[[str, str], str]:
         """`closed`, noting in `notes` when it put the phrase in (a reader of the reply's account should know)."""
